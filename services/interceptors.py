@@ -1,0 +1,146 @@
+"""The one server interceptor: request ids, bearer-token auth, error mapping.
+
+Domain errors from shared.errors become their gRPC status with the message
+as written; anything unexpected becomes INTERNAL with a request id, and its
+traceback is logged here, never sent to the client.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+
+import grpc
+
+from services import access
+from shared.auth import Principal, TokenStore
+from shared.errors import TerrafakeError, Unauthenticated, Unavailable
+
+log = logging.getLogger("terrafake.rpc")
+
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+
+_CODES = {
+    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
+    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
+    "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
+    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
+    "RESOURCE_EXHAUSTED": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
+    "UNAUTHENTICATED": grpc.StatusCode.UNAUTHENTICATED,
+    "PERMISSION_DENIED": grpc.StatusCode.PERMISSION_DENIED,
+    "INTERNAL": grpc.StatusCode.INTERNAL,
+}
+
+
+def _bearer(context) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+class ServerInterceptor(grpc.ServerInterceptor):
+    def __init__(self, tokens: TokenStore, role_table: dict[str, str]):
+        self.tokens = tokens
+        self.role_table = role_table
+
+    def _authorize(self, method: str, context) -> Principal | None:
+        if access.required_role(self.role_table, method) is None:
+            return None
+        token = _bearer(context)
+        if token is None:
+            raise Unauthenticated(
+                "missing bearer token: send metadata 'authorization: Bearer <token>' "
+                "(the local stack writes an admin token to $TERRAFAKE_HOME/admin.token)"
+            )
+        try:
+            principal = self.tokens.verify(token)
+        except Unavailable:
+            raise
+        if principal is None:
+            raise Unauthenticated("the bearer token is not valid (unknown or revoked)")
+        access.check(self.role_table, method, principal.role)
+        return principal
+
+    def _fail(self, context, method: str, rid: str, exc: BaseException) -> None:
+        """Abort the call with the status that fits exc (raises)."""
+        if isinstance(exc, TerrafakeError):
+            metadata = [("x-request-id", rid)]
+            message = exc.message
+            if exc.retry_after_seconds is not None:
+                metadata.append(("retry-after-seconds", f"{exc.retry_after_seconds:g}"))
+                message += f" (retry in {exc.retry_after_seconds:g}s)"
+            context.set_trailing_metadata(metadata)
+            log.info("%s -> %s: %s [request %s]", method, exc.code, exc.message, rid)
+            context.abort(_CODES.get(exc.code, grpc.StatusCode.INTERNAL), message)
+        if isinstance(exc, NotImplementedError):
+            context.set_trailing_metadata([("x-request-id", rid)])
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented in this version of terrafake")
+        log.error("%s failed [request %s]", method, rid, exc_info=exc)
+        context.set_trailing_metadata([("x-request-id", rid)])
+        context.abort(grpc.StatusCode.INTERNAL, f"internal error; quote request id {rid} when reporting it")
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        interceptor = self
+
+        def already_aborted(context) -> bool:
+            code = context.code() if hasattr(context, "code") else None
+            return code is not None and code != grpc.StatusCode.OK
+
+        def wrap_unary(behavior):
+            def call(request, context):
+                rid = uuid.uuid4().hex[:16]
+                token = None
+                try:
+                    token = current_principal.set(interceptor._authorize(method, context))
+                    return behavior(request, context)
+                except Exception as exc:
+                    if already_aborted(context) and not isinstance(exc, NotImplementedError):
+                        raise
+                    interceptor._fail(context, method, rid, exc)
+                finally:
+                    if token is not None:
+                        current_principal.reset(token)
+
+            return call
+
+        def wrap_stream(behavior):
+            def call(request, context):
+                rid = uuid.uuid4().hex[:16]
+                try:
+                    current_principal.set(interceptor._authorize(method, context))
+                    yield from behavior(request, context)
+                except Exception as exc:
+                    if already_aborted(context) and not isinstance(exc, NotImplementedError):
+                        raise
+                    interceptor._fail(context, method, rid, exc)
+
+            return call
+
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                wrap_unary(handler.unary_unary), handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                wrap_unary(handler.stream_unary), handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                wrap_stream(handler.unary_stream), handler.request_deserializer, handler.response_serializer
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            wrap_stream(handler.stream_stream), handler.request_deserializer, handler.response_serializer
+        )
+
+
+def principal() -> Principal | None:
+    return current_principal.get()

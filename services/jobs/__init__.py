@@ -1,0 +1,1 @@
+"""JobService: follow, list and cancel jobs; run the diagnostic job."""

@@ -1,0 +1,1 @@
+"""The library every terrafake process imports: config, errors, db, jobs, auth, models."""

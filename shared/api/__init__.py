@@ -1,0 +1,1 @@
+"""Generated gRPC stubs live in shared/api/terrafake (imported as `terrafake`)."""

@@ -1,0 +1,1 @@
+"""Generated protobuf package. Do not edit: run `make protos`."""

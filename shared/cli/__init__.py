@@ -1,0 +1,1 @@
+"""The `terrafake` command line, built on shared.client."""

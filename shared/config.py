@@ -1,0 +1,114 @@
+"""Process settings: one frozen object, read from the environment once at start.
+
+Nothing reads the environment at import time; entry points call
+`Settings.from_env()` and pass the result down. Defaults work on a laptop
+with no GPU: with DATABASE_URL / REDIS_URL unset, the local stack starts
+embedded Postgres and Redis under the state folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request size and count limits enforced by the servers."""
+
+    max_message_bytes: int = 4 * 1024 * 1024
+    chunk_bytes: int = 1024 * 1024
+    max_page_size: int = 500
+    default_page_size: int = 50
+    max_upload_bytes: int = 2 * 1024 * 1024 * 1024
+    max_images_per_request: int = 256
+    max_params_bytes: int = 64 * 1024
+    max_diagnostic_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a terrafake process needs to know about its environment."""
+
+    home: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    # True when TERRAFAKE_GRPC_ADDRESS was given: clients then ignore the
+    # address recorded by the local stack.
+    grpc_address_explicit: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    token: str | None = None
+    job_lease_seconds: float = 30.0
+    job_max_attempts: int = 3
+    supervisor_interval_seconds: float = 2.0
+    retry_backoff_seconds: float = 2.0
+    progress_min_interval_seconds: float = 0.2
+    # Longer than the longest job: Redis redelivers unacked tasks after this.
+    broker_visibility_timeout_seconds: int = 7 * 24 * 3600
+    worker_concurrency: int = 1
+    auth_cache_seconds: float = 5.0
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.grpc_host}:{self.grpc_port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "stack.json"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.home / "admin.token"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(env.get("TERRAFAKE_HOME") or Path.home() / ".terrafake").expanduser()
+        limits = Limits()
+        limit_overrides = {}
+        for name in Limits.__dataclass_fields__:
+            raw = env.get(f"TERRAFAKE_LIMIT_{name.upper()}")
+            if raw:
+                limit_overrides[name] = type(getattr(limits, name))(raw)
+        limits = replace(limits, **limit_overrides)
+
+        def opt_path(key: str) -> Path | None:
+            raw = env.get(key)
+            return Path(raw).expanduser() if raw else None
+
+        address = env.get("TERRAFAKE_GRPC_ADDRESS", "127.0.0.1:50051")
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"TERRAFAKE_GRPC_ADDRESS must be host:port, got {address!r}")
+        return cls(
+            home=home,
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            grpc_host=host,
+            grpc_port=int(port),
+            grpc_address_explicit="TERRAFAKE_GRPC_ADDRESS" in env,
+            tls_cert=opt_path("TERRAFAKE_TLS_CERT"),
+            tls_key=opt_path("TERRAFAKE_TLS_KEY"),
+            tls_ca=opt_path("TERRAFAKE_TLS_CA"),
+            token=env.get("TERRAFAKE_TOKEN") or None,
+            job_lease_seconds=float(env.get("TERRAFAKE_JOB_LEASE_SECONDS", 30)),
+            job_max_attempts=int(env.get("TERRAFAKE_JOB_MAX_ATTEMPTS", 3)),
+            supervisor_interval_seconds=float(env.get("TERRAFAKE_SUPERVISOR_INTERVAL_SECONDS", 2)),
+            retry_backoff_seconds=float(env.get("TERRAFAKE_RETRY_BACKOFF_SECONDS", 2)),
+            worker_concurrency=int(env.get("TERRAFAKE_WORKER_CONCURRENCY", 1)),
+            limits=limits,
+        )
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)

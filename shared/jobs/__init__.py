@@ -1,0 +1,1 @@
+"""Jobs: Postgres-backed state, the kinds registry, dispatch to Celery, supervision."""

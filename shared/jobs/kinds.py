@@ -1,0 +1,42 @@
+"""The registry of job kinds: which Celery task runs each, on which queue.
+
+Services create jobs by kind; the dispatcher sends the kind's task to the
+job's queue. Workers register the task under the same name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import InvalidArgument
+
+QUEUES = ("cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    task: str
+    queue: str
+    description: str
+
+
+KINDS: dict[str, JobKind] = {
+    k.name: k
+    for k in [
+        JobKind("diagnostic.sleep", "terrafake.diagnostic.sleep", "cpu", "sleeps in steps, reporting progress"),
+    ]
+}
+
+
+def get_kind(name: str) -> JobKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise InvalidArgument(f"unknown job kind {name!r}; known kinds: {', '.join(sorted(KINDS))}") from None
+
+
+def check_queue(queue: str) -> str:
+    if queue not in QUEUES:
+        raise InvalidArgument(f"queue must be one of {', '.join(QUEUES)}, got {queue!r}")
+    return queue

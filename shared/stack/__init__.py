@@ -1,0 +1,1 @@
+"""The local stack: embedded Postgres and Redis, the gRPC server and workers."""

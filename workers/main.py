@@ -1,0 +1,40 @@
+"""Start a Celery worker: `python -m workers.main --queues cpu`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+
+from shared.config import Settings
+from workers.app import create_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run a terrafake Celery worker.")
+    parser.add_argument("--queues", default="cpu", help="comma-separated queues to consume (cpu, gpu)")
+    parser.add_argument("--concurrency", type=int, default=None, help="worker processes (default from settings)")
+    parser.add_argument("--pool", default="prefork", help="Celery pool: prefork (default) or solo")
+    parser.add_argument("--name", default=None, help="worker node name")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    app = create_app(settings)
+    name = args.name or f"{args.queues.replace(',', '+')}@{socket.gethostname()}"
+    app.worker_main(
+        [
+            "worker",
+            f"--queues={args.queues}",
+            f"--concurrency={args.concurrency or settings.worker_concurrency}",
+            f"--pool={args.pool}",
+            f"--hostname={name}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

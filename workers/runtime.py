@@ -1,0 +1,190 @@
+"""Runs one job attempt: claim, heartbeat, progress, cancel, finish.
+
+Tasks take a job id, reload the job from Postgres and are idempotent: a
+duplicate or late delivery finds the job no longer QUEUED and does nothing.
+While the handler runs, a heartbeat thread extends the job's lease and picks
+up cancel requests; the handler checks for cancellation between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+from celery import shared_task
+
+from shared.config import Settings
+from shared.db import Database
+from shared.errors import JobCancelled, TerrafakeError, TransientError, Unavailable
+from shared.jobs.kinds import get_kind
+from shared.jobs.store import JobStore, LeaseLost, Progress
+
+log = logging.getLogger("terrafake.worker")
+
+
+class _Runtime:
+    """Per-process state: settings and the database, created after fork."""
+
+    def __init__(self):
+        self.settings = Settings.from_env()
+        self.db = Database(self.settings.database_url, min_size=1, max_size=4)
+        self.store = JobStore(self.db)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+
+
+_runtime: _Runtime | None = None
+
+
+def runtime() -> _Runtime:
+    global _runtime
+    if _runtime is None or not _runtime.worker.endswith(f":{os.getpid()}"):
+        _runtime = _Runtime()
+    return _runtime
+
+
+class JobContext:
+    """What a job handler sees: its parameters and ways to report and stop."""
+
+    def __init__(self, job: dict, store: JobStore, settings: Settings):
+        self.job = job
+        self.job_id = job["id"]
+        self.attempt = job["attempts"]
+        self.params = job["params"]
+        self.store = store
+        self.settings = settings
+        self.metrics: dict[str, float] = {}
+        self._cancel = threading.Event()
+        self._lost = threading.Event()
+        self._started = time.monotonic()
+        self._last_report = 0.0
+        self._pending: tuple[Progress, dict] | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        """A folder for this job's checkpoints and scratch files; kept across attempts."""
+        path = self.settings.home / "jobs" / str(self.job_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def check_cancelled(self) -> None:
+        if self._lost.is_set():
+            raise LeaseLost(f"job {self.job_id} was taken back from this worker")
+        if self._cancel.is_set():
+            raise JobCancelled()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking early to stop if the job is cancelled."""
+        if self._cancel.wait(seconds) or self._lost.is_set():
+            self.check_cancelled()
+
+    def progress(
+        self, step: int, total: int, message: str = "", metrics: dict[str, float] | None = None, *, force=False
+    ) -> None:
+        """Report progress; writes are throttled, the last one is always kept."""
+        elapsed = time.monotonic() - self._started
+        fraction = step / total if total else 0.0
+        eta = elapsed / fraction * (1 - fraction) if fraction > 0 else -1.0
+        metrics = dict(metrics or {})
+        self.metrics.update(metrics)
+        prog = Progress(fraction=fraction, step=step, total=total, eta=eta, message=message)
+        now = time.monotonic()
+        if not force and now - self._last_report < self.settings.progress_min_interval_seconds and step < total:
+            self._pending = (prog, metrics if not self._pending else {**self._pending[1], **metrics})
+            return
+        if self._pending:
+            metrics = {**self._pending[1], **metrics}
+        self._pending = None
+        self._last_report = now
+        if self.store.report_progress(self.job_id, self.attempt, prog, metrics):
+            self._cancel.set()
+        self.check_cancelled()
+
+    def flush(self) -> None:
+        if self._pending:
+            prog, metrics = self._pending
+            self._pending = None
+            self.store.report_progress(self.job_id, self.attempt, prog, metrics)
+
+
+def _heartbeat(ctx: JobContext, stop: threading.Event, lease: float) -> None:
+    interval = max(lease / 3.0, 0.2)
+    while not stop.wait(interval):
+        try:
+            if ctx.store.heartbeat(ctx.job_id, ctx.attempt, lease):
+                ctx._cancel.set()
+        except LeaseLost:
+            ctx._lost.set()
+            ctx._cancel.set()
+            return
+        except Exception as exc:  # database blip: the lease has slack for a few misses
+            log.warning("heartbeat for job %s failed: %s", ctx.job_id, exc)
+
+
+def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
+    rt = runtime()
+    lease = rt.settings.job_lease_seconds
+    job = rt.store.claim(job_id, rt.worker, lease)
+    if job is None:
+        log.info("job %s is not claimable (finished, cancelled or running elsewhere); skipping", job_id)
+        return
+    ctx = JobContext(job, rt.store, rt.settings)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(ctx, stop, lease), name=f"heartbeat-{job_id}", daemon=True)
+    beat.start()
+    log.info("job %s (%s) attempt %d started", job_id, job["kind"], ctx.attempt)
+    try:
+        result = handler(ctx) or {}
+        ctx.flush()
+        rt.store.finish(ctx.job_id, ctx.attempt, "SUCCEEDED", result=result, metrics=ctx.metrics)
+        log.info("job %s succeeded", job_id)
+    except JobCancelled:
+        rt.store.finish(ctx.job_id, ctx.attempt, "CANCELLED")
+        log.info("job %s cancelled", job_id)
+    except LeaseLost as exc:
+        log.warning("%s; abandoning this attempt", exc)
+    except TransientError as exc:
+        delay = rt.settings.retry_backoff_seconds * (2 ** (ctx.attempt - 1))
+        row = rt.store.retry_later(ctx.job_id, ctx.attempt, exc.message, delay)
+        log.warning("job %s transient failure (%s); now %s", job_id, exc.message, row["state"])
+    except TerrafakeError as exc:
+        rt.store.finish(ctx.job_id, ctx.attempt, "FAILED", error=exc.message)
+        log.info("job %s failed: %s", job_id, exc.message)
+    except Exception as exc:
+        log.exception("job %s crashed", job_id)
+        rt.store.finish(ctx.job_id, ctx.attempt, "FAILED", error=f"{type(exc).__name__}: {exc}")
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+
+
+def job_task(kind: str):
+    """Register a handler as the Celery task for a job kind."""
+
+    def register(handler: Callable[[JobContext], dict | None]):
+        spec = get_kind(kind)
+
+        @shared_task(
+            name=spec.task,
+            bind=True,
+            acks_late=True,
+            # Only infrastructure blips before the job is claimed are retried
+            # here; failures inside a job are retried through Postgres state.
+            autoretry_for=(Unavailable, psycopg.OperationalError),
+            retry_backoff=True,
+            retry_backoff_max=60,
+            max_retries=10,
+        )
+        def task(self, job_id: str) -> None:
+            run_job(job_id, handler)
+
+        task.handler = handler
+        return task
+
+    return register

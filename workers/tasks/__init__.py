@@ -1,0 +1,1 @@
+"""One module of Celery tasks per domain."""
