@@ -82,7 +82,7 @@ class Server:
         if unknown:
             raise ValueError(f"unknown services {sorted(unknown)}; known: {sorted(SERVICES)}")
         self.settings = settings
-        db = Database(settings.database_url, max_size=max(4, max_workers // 2))
+        db = Database(settings.database_url, max_size=max(4, max_workers // 2), timeout=settings.db_timeout_seconds)
         store = JobStore(db)
         dispatcher = Dispatcher(settings.redis_url, settings.broker_visibility_timeout_seconds)
         self.ctx = ServiceContext(

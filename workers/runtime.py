@@ -34,7 +34,7 @@ class _Runtime:
 
     def __init__(self):
         self.settings = Settings.from_env()
-        self.db = Database(self.settings.database_url, min_size=1, max_size=4)
+        self.db = Database(self.settings.database_url, min_size=1, max_size=4, timeout=self.settings.db_timeout_seconds)
         self.store = JobStore(self.db)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 

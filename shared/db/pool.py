@@ -17,8 +17,9 @@ from shared.errors import Unavailable
 class Database:
     """Connection pool bound to one URL; re-created lazily in a forked child."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8):
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0):
         self.url = url
+        self.timeout = timeout
         self._min, self._max = min_size, max_size
         self._pool: ConnectionPool | None = None
         self._pid = -1
@@ -43,18 +44,21 @@ class Database:
     def connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection inside a transaction committed on success."""
         try:
-            with self._get_pool().connection(timeout=15) as conn:
+            with self._get_pool().connection(timeout=self.timeout) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
             raise Unavailable(f"database is unreachable: {exc}".strip(), retry_after_seconds=2) from exc
         except Exception as exc:  # the pool's own timeout type varies by version
             if type(exc).__name__ == "PoolTimeout":
-                raise Unavailable("database connection pool exhausted; retry shortly", retry_after_seconds=1) from exc
+                raise Unavailable(
+                    f"no database connection within {self.timeout:g}s (database down or overloaded)",
+                    retry_after_seconds=2,
+                ) from exc
             raise
 
     def connect(self, **kwargs) -> psycopg.Connection:
         """A dedicated connection outside the pool (for LISTEN)."""
-        return psycopg.connect(self.url, row_factory=dict_row, **kwargs)
+        return psycopg.connect(self.url, row_factory=dict_row, connect_timeout=max(1, int(self.timeout)), **kwargs)
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():

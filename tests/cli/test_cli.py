@@ -1,0 +1,94 @@
+"""The `terrafake` command as a user runs it, against the real stack."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_home
+
+
+def run_cli(*args, env=None, timeout=120):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", *args],
+        capture_output=True, text=True, env=full_env, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_diagnostic_job_watched_to_completion_with_progress_bar(stack):
+    out = run_cli("jobs", "diagnostic", "--seconds", "2", "--steps", "4")
+    assert out.returncode == 0, out.stderr
+    assert "state     SUCCEEDED" in out.stdout
+    assert "started job" in out.stderr
+    bars = [line for line in out.stderr.splitlines() if line.startswith("[")]
+    assert bars and "100.0%" in bars[-1] and "SUCCEEDED" in bars[-1]
+    # Progress arrived while the job ran, not only at the end.
+    assert any("RUNNING" in b and ("50.0%" in b or "75.0%" in b) for b in bars)
+
+
+def test_failed_job_exits_1_and_shows_the_error(stack):
+    out = run_cli("jobs", "diagnostic", "--seconds", "0.2", "--steps", "2", "--fail-at-step", "1")
+    assert out.returncode == 1
+    assert "simulated failure at step 1 of 2" in out.stdout
+
+
+def test_json_output_for_scripts(stack):
+    out = run_cli("--json", "jobs", "diagnostic", "--seconds", "0", "--steps", "1", "--no-watch")
+    assert out.returncode == 0, out.stderr
+    job = json.loads(out.stdout)
+    watched = run_cli("--json", "jobs", "watch", job["id"])
+    events = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert events[-1]["state"] == "JOB_STATE_SUCCEEDED" and events[-1]["job"]["id"] == job["id"]
+    listed = json.loads(run_cli("--json", "jobs", "list", "--state", "succeeded", "--page-size", "5").stdout)
+    assert 1 <= len(listed["jobs"]) <= 5
+    got = json.loads(run_cli("--json", "jobs", "get", job["id"]).stdout)
+    assert got["state"] == "JOB_STATE_SUCCEEDED"
+
+
+def test_bad_arguments_and_errors_have_clear_messages(stack):
+    out = run_cli("jobs", "diagnostic", "--steps", "-3")
+    assert out.returncode == 1
+    assert "INVALID_ARGUMENT" in out.stderr and "steps must be between" in out.stderr
+    out = run_cli("jobs", "get", "00000000-0000-0000-0000-000000000000")
+    assert out.returncode == 1 and "NOT_FOUND" in out.stderr
+    out = run_cli("jobs", "list", "--state", "sleeping")
+    assert out.returncode == 2 and "unknown state" in out.stderr
+    out = run_cli("jobs", "diagnostic", "--queue", "tpu")
+    assert out.returncode == 2  # argparse rejects it
+
+
+def test_unreachable_server_exits_3(stack):
+    out = run_cli("--address", "127.0.0.1:1", "jobs", "list", timeout=60)
+    assert out.returncode == 3
+    assert "is the stack running" in out.stderr
+
+
+def test_wrong_token_is_reported(stack):
+    out = run_cli("--token", "tfk_wrong", "jobs", "list")
+    assert out.returncode == 1 and "UNAUTHENTICATED" in out.stderr
+
+
+def test_tokens_from_the_cli(stack):
+    out = run_cli("--json", "token", "create", "ci-reader", "--role", "read")
+    assert out.returncode == 0, out.stderr
+    created = json.loads(out.stdout)
+    assert created["token"].startswith("tfk_")
+    reader_list = run_cli("--token", created["token"], "jobs", "list")
+    assert reader_list.returncode == 0
+    denied = run_cli("--token", created["token"], "jobs", "diagnostic", "--seconds", "0")
+    assert denied.returncode == 1 and "PERMISSION_DENIED" in denied.stderr
+    assert run_cli("token", "revoke", created["id"]).returncode == 0
+    names = json.loads(run_cli("--json", "token", "list").stdout)
+    assert any(t["name"] == "ci-reader" and t["revoked_at"] for t in names)
+
+
+def test_stack_status_reports_components(stack):
+    out = run_cli("stack", "status")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for name in ("postgres", "redis", "grpc", "worker-cpu", "worker-gpu"):
+        assert name in out.stdout
+    assert "serving" in out.stdout

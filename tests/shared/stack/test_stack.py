@@ -1,0 +1,69 @@
+"""`stack up / down`: embedded servers, restarts that keep data, external URLs."""
+
+import os
+
+import psycopg
+import pytest
+
+from shared.auth import TokenStore
+from shared.config import Settings
+from shared.db import Database
+from shared.stack import procs
+from shared.stack.manager import Stack
+from tests.conftest import make_home
+
+
+def _settings(home, **env):
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    base.update(TERRAFAKE_HOME=str(home), TERRAFAKE_GRPC_ADDRESS=f"127.0.0.1:{procs.free_port()}", **env)
+    return Settings.from_env(base)
+
+
+def test_up_down_restart_keeps_data_and_stops_exactly_what_it_started(monkeypatch):
+    home = make_home("terrafake-stack-")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    stack = Stack(_settings(home))
+    status = stack.up(queues=("cpu",))
+    try:
+        comps = status["components"]
+        assert comps["postgres"]["running"] and comps["redis"]["running"] and comps["grpc"]["serving"]
+        assert comps["worker-cpu"]["running"] and "worker-gpu" not in comps
+        admin = stack.settings.admin_token_file.read_text().strip()
+        assert oct(stack.settings.admin_token_file.stat().st_mode & 0o777) == "0o600"
+        db = Database(stack.database_url, max_size=1)
+        TokenStore(db).create("survivor", "read")
+        db.close()
+        records = [stack.process(n) for n in ("grpc", "worker-cpu")] + [stack.state["redis"]["process"]]
+    finally:
+        stopped = stack.down()
+    assert set(stopped) == {"grpc", "worker-cpu", "redis", "postgres"}
+    assert not any(procs.alive(r) for r in records)
+    assert not procs.port_open(stack.state["postgres"]["port"])
+
+    again = Stack(_settings(home))
+    again.up(queues=())
+    try:
+        # Same data: the token made before the restart, and the same admin token.
+        db = Database(again.database_url, max_size=1)
+        assert any(t["name"] == "survivor" for t in TokenStore(db).list())
+        db.close()
+        assert again.settings.admin_token_file.read_text().strip() == admin
+    finally:
+        assert "postgres" in again.down()
+
+
+def test_external_urls_are_used_and_left_running(stack):
+    home = make_home("terrafake-external-")
+    ext = Stack(_settings(home, DATABASE_URL=stack.database_url, REDIS_URL=stack.redis_url))
+    status = ext.up(queues=())
+    try:
+        assert status["database_url"] == stack.database_url
+        assert not status["components"]["postgres"]["managed"]
+        assert not status["components"]["redis"]["managed"]
+        assert not (home / "postgres").exists() and not (home / "redis").exists()
+    finally:
+        stopped = ext.down()
+    assert stopped == ["grpc"]
+    with psycopg.connect(stack.database_url) as conn:  # the external database is still up
+        assert conn.execute("SELECT 1").fetchone() == (1,)
