@@ -1,0 +1,24 @@
+"""shared.models must import only torch, numpy, safetensors, Pillow and the standard library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+CHECK = """
+import sys
+import shared.models, shared.models.metrics, shared.models.colorizer, shared.models.detector
+forbidden = ("grpc", "psycopg", "celery", "redis", "torchvision", "timm", "services", "workers", "terrafake")
+loaded = sorted({m.split(".")[0] for m in sys.modules} & set(forbidden))
+project = sorted(m for m in sys.modules if m.startswith("shared.") and not m.startswith("shared.models"))
+print(loaded, project)
+sys.exit(1 if loaded or project else 0)
+"""
+
+
+def test_models_package_imports_no_service_code():
+    result = subprocess.run([sys.executable, "-c", CHECK], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
