@@ -25,7 +25,9 @@ from services.context import ServiceContext
 from services.interceptors import ServerInterceptor
 from shared.auth import TokenStore
 from shared.config import Settings
+from shared.datasets.store import DatasetStore
 from shared.db import Database
+from shared.storage import LocalBlobStore
 from shared.jobs.dispatch import Dispatcher
 from shared.jobs.listener import JobEventListener
 from shared.jobs.store import JobStore
@@ -46,7 +48,12 @@ SERVICES = {
     s.name: s
     for s in [
         ServiceSpec("jobs", "terrafake.jobs.v1.jobs_service_pb2_grpc", "JobService", "services.jobs.servicer:JobServicer"),
-        ServiceSpec("ingestion", "terrafake.ingestion.v1.ingestion_service_pb2_grpc", "IngestionService", ""),
+        ServiceSpec(
+            "ingestion",
+            "terrafake.ingestion.v1.ingestion_service_pb2_grpc",
+            "IngestionService",
+            "services.ingestion.servicer:IngestionServicer",
+        ),
         ServiceSpec("training", "terrafake.training.v1.training_service_pb2_grpc", "TrainingService", ""),
         ServiceSpec("generation", "terrafake.generation.v1.generation_service_pb2_grpc", "GenerationService", ""),
         ServiceSpec("detection", "terrafake.detection.v1.detection_service_pb2_grpc", "DetectionService", ""),
@@ -92,6 +99,8 @@ class Server:
             dispatcher=dispatcher,
             listener=JobEventListener(db),
             tokens=TokenStore(db, settings.auth_cache_seconds),
+            datasets=DatasetStore(db),
+            blobs=LocalBlobStore(settings.blobs),
         )
         self.supervisor = (
             Supervisor(store, dispatcher, settings.supervisor_interval_seconds) if supervise else None

@@ -30,6 +30,29 @@ class Limits:
     max_images_per_request: int = 256
     max_params_bytes: int = 64 * 1024
     max_diagnostic_seconds: float = 3600.0
+    # Ingestion: hard limits (requests may ask for less, never more).
+    max_image_bytes: int = 256 * 1024 * 1024
+    max_image_pixels: int = 400_000_000
+    max_tiles_per_job: int = 20_000
+    max_urls_per_job: int = 10_000
+    max_photos_per_job: int = 5_000
+    max_archive_members: int = 100_000
+    max_archive_expanded_bytes: int = 8 * 1024 * 1024 * 1024
+    max_report_rejections: int = 1000
+
+
+@dataclass(frozen=True)
+class IngestDefaults:
+    """What an ingest request gets for fields it leaves at 0."""
+
+    max_image_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    min_std: float = 2.0
+    max_nodata_fraction: float = 0.5
+    near_duplicate_max_distance: int = 4
+    tile_group_zoom: int = 14
+    timeout_seconds: float = 30.0
+    concurrency: int = 8
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,14 @@ class Settings:
     auth_cache_seconds: float = 5.0
     db_timeout_seconds: float = 10.0
     limits: Limits = field(default_factory=Limits)
+    ingest: IngestDefaults = field(default_factory=IngestDefaults)
+    # Where image bytes live; shared by the servers and workers.
+    blob_root: Path | None = None
+    # Server-side folders that IngestLocalFolder / IngestGeoTiff may read.
+    ingest_allowed_roots: tuple[Path, ...] = ()
+    # Whether URL, XYZ and PastVu jobs may fetch from loopback/private
+    # addresses (a local tile server); turn off on shared deployments.
+    ingest_allow_private_networks: bool = True
 
     @property
     def grpc_address(self) -> str:
@@ -71,6 +102,22 @@ class Settings:
     @property
     def admin_token_file(self) -> Path:
         return self.home / "admin.token"
+
+    @property
+    def blobs(self) -> Path:
+        return self.blob_root or self.home / "blobs"
+
+    @property
+    def uploads(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        if self.ingest_allowed_roots:
+            return self.ingest_allowed_roots
+        from shared.assets import ROOT as assets
+
+        return (self.home / "imports", assets)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -112,6 +159,13 @@ class Settings:
             db_timeout_seconds=float(env.get("TERRAFAKE_DB_TIMEOUT_SECONDS", 10)),
             progress_min_interval_seconds=float(env.get("TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS", 0.2)),
             limits=limits,
+            blob_root=opt_path("TERRAFAKE_BLOB_ROOT"),
+            ingest_allowed_roots=tuple(
+                Path(p).expanduser().resolve()
+                for p in env.get("TERRAFAKE_INGEST_ALLOWED_ROOTS", "").split(os.pathsep)
+                if p
+            ),
+            ingest_allow_private_networks=_bool(env.get("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS", "true")),
         )
 
     def with_overrides(self, **changes) -> "Settings":

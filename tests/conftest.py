@@ -28,6 +28,7 @@ TEST_ENV = {
     "TERRAFAKE_RETRY_BACKOFF_SECONDS": "0.3",
     "TERRAFAKE_AUTH_CACHE_SECONDS": "0.5",
     "TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS": "0",
+    "TERRAFAKE_LIMIT_MAX_UPLOAD_BYTES": str(24 * 1024 * 1024),
 }
 
 
@@ -47,6 +48,9 @@ def stack():
     os.environ.update(TEST_ENV)
     os.environ["TERRAFAKE_HOME"] = str(make_home("terrafake-test-"))
     os.environ["TERRAFAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    from shared.assets import ROOT as assets
+
+    os.environ["TERRAFAKE_INGEST_ALLOWED_ROOTS"] = os.pathsep.join([tempfile.gettempdir(), str(assets)])
     s = Stack(Settings.from_env())
     try:
         s.up()
@@ -105,6 +109,14 @@ def client_for(stack, tokens):
     yield make
     for c in made:
         c.close()
+
+
+@pytest.fixture
+def dataset(client):
+    """A fresh, empty dataset."""
+    import uuid
+
+    return client.create_dataset(f"test-{uuid.uuid4().hex[:10]}")
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):

@@ -13,7 +13,7 @@ from shared.config import Settings
 from shared.jobs.dispatch import celery_config
 from shared.jobs.kinds import KINDS, QUEUES
 
-TASK_MODULES = ["workers.tasks.diagnostic"]
+TASK_MODULES = ["workers.tasks.diagnostic", "workers.tasks.ingestion"]
 
 
 def create_app(settings: Settings) -> Celery:

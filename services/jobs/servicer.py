@@ -6,11 +6,9 @@ import math
 
 from services import convert
 from services.context import ServiceContext
-from services.interceptors import principal
 from shared.errors import InvalidArgument
 from shared.jobs.kinds import QUEUES
 from shared.jobs.store import EVENT_STATE, TERMINAL, parse_job_id
-from shared.jobs.submit import submit_job
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as pb, jobs_service_pb2_grpc
 
 # How long a watcher sleeps without a notification before re-reading anyway;
@@ -98,10 +96,7 @@ class JobServicer(jobs_service_pb2_grpc.JobServiceServicer):
             raise InvalidArgument(f"fail_at_step must be between 0 and steps ({steps})")
         if request.transient_failures < 0:
             raise InvalidArgument("transient_failures must not be negative")
-        who = principal()
-        job, _ = submit_job(
-            self.ctx.jobs,
-            self.ctx.dispatcher,
+        job = self.ctx.submit(
             "diagnostic.sleep",
             {
                 "seconds": request.seconds,
@@ -111,8 +106,6 @@ class JobServicer(jobs_service_pb2_grpc.JobServiceServicer):
             },
             queue=queue,
             idempotency_key=request.idempotency_key,
-            max_attempts=request.max_attempts or self.ctx.settings.job_max_attempts,
-            max_params_bytes=limits.max_params_bytes,
-            created_by=who.name if who else "",
+            max_attempts=request.max_attempts,
         )
         return pb.StartDiagnosticJobResponse(job=convert.job(job))

@@ -15,7 +15,14 @@ from typing import Callable, Iterator, TypeVar
 import grpc
 
 from shared.config import Settings
+from terrafake.common.v1 import common_pb2
+from terrafake.detection.v1 import detection_service_pb2_grpc as detection_grpc
+from terrafake.generation.v1 import generation_service_pb2_grpc as generation_grpc
+from terrafake.ingestion.v1 import ingestion_service_pb2 as ingestion_pb, ingestion_service_pb2_grpc as ingestion_grpc
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as jobs_pb, jobs_service_pb2_grpc as jobs_grpc
+from terrafake.training.v1 import training_service_pb2_grpc as training_grpc
+
+CHUNK_BYTES = 1024 * 1024
 
 T = TypeVar("T")
 
@@ -52,6 +59,12 @@ class Client:
 
     def __post_init__(self):
         self._jobs = jobs_grpc.JobServiceStub(self.channel)
+        # Raw stubs of every service, for calls without a wrapper: client.call(client.ingestion.X, request)
+        self.jobs = self._jobs
+        self.ingestion = ingestion_grpc.IngestionServiceStub(self.channel)
+        self.training = training_grpc.TrainingServiceStub(self.channel)
+        self.generation = generation_grpc.GenerationServiceStub(self.channel)
+        self.detection = detection_grpc.DetectionServiceStub(self.channel)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -127,6 +140,61 @@ class Client:
                 raise _wrap(err) from None
             finally:
                 stream.cancel()
+
+    # --- ingestion ----------------------------------------------------------------------
+
+    def create_dataset(self, name: str, description: str = "", metadata: dict | None = None):
+        req = ingestion_pb.CreateDatasetRequest(name=name, description=description, metadata=metadata or {})
+        return self.call(self.ingestion.CreateDataset, req).dataset
+
+    def get_dataset(self, dataset_id: str):
+        return self.call(self.ingestion.GetDataset, ingestion_pb.GetDatasetRequest(dataset_id=dataset_id)).dataset
+
+    def ingest(self, method: str, **fields) -> job_pb2.Job:
+        """Start an ingest job: ingest("IngestXyzTiles", options={...}, url_template=..., ...)."""
+        request_cls = getattr(ingestion_pb, f"{method}Request")
+        req = request_cls(**fields)
+        return self.call(getattr(self.ingestion, method), req, retry=bool(getattr(req, "idempotency_key", ""))).job
+
+    def upload(self, files, options: dict, *, stage_only: bool = False, idempotency_key: str = "", geotiff=None):
+        """Upload files: an iterable of (name, bytes) or (name, bytes, labels). Streams 1 MiB chunks."""
+
+        def messages():
+            yield ingestion_pb.UploadImagesRequest(
+                header=ingestion_pb.UploadHeader(
+                    options=options, stage_only=stage_only, idempotency_key=idempotency_key, geotiff=geotiff
+                )
+            )
+            for entry in files:
+                name, data = entry[0], entry[1]
+                labels = entry[2] if len(entry) > 2 else {}
+                yield ingestion_pb.UploadImagesRequest(
+                    file=ingestion_pb.UploadFileHeader(
+                        image=common_pb2.ImageHeader(filename=name, size_bytes=len(data)), labels=labels
+                    )
+                )
+                for start in range(0, len(data), CHUNK_BYTES):
+                    yield ingestion_pb.UploadImagesRequest(
+                        chunk=common_pb2.ImageChunk(data=data[start : start + CHUNK_BYTES])
+                    )
+
+        try:
+            return self.ingestion.UploadImages(messages(), metadata=self.metadata, timeout=600)
+        except grpc.RpcError as err:
+            raise _wrap(err) from None
+
+    def get_image(self, image_id: str, dataset_version_id: str = "") -> tuple[common_pb2.ImageInfo, bytes]:
+        req = ingestion_pb.GetImageRequest(image_id=image_id, dataset_version_id=dataset_version_id)
+        info, parts = None, []
+        try:
+            for msg in self.ingestion.GetImage(req, metadata=self.metadata, timeout=120):
+                if msg.HasField("info"):
+                    info = msg.info
+                else:
+                    parts.append(msg.chunk.data)
+        except grpc.RpcError as err:
+            raise _wrap(err) from None
+        return info, b"".join(parts)
 
     def wait_job(self, job_id: str, timeout: float | None = None) -> job_pb2.Job:
         deadline = None if timeout is None else time.monotonic() + timeout

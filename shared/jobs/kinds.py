@@ -25,6 +25,12 @@ KINDS: dict[str, JobKind] = {
     k.name: k
     for k in [
         JobKind("diagnostic.sleep", "terrafake.diagnostic.sleep", "cpu", "sleeps in steps, reporting progress"),
+        JobKind("ingestion.upload", "terrafake.ingestion.upload", "cpu", "ingests uploaded files and archives"),
+        JobKind("ingestion.urls", "terrafake.ingestion.urls", "cpu", "downloads and ingests a list of URLs"),
+        JobKind("ingestion.xyz", "terrafake.ingestion.xyz", "cpu", "fetches XYZ map tiles over a bounding box"),
+        JobKind("ingestion.pastvu", "terrafake.ingestion.pastvu", "cpu", "fetches PastVu photos in an area"),
+        JobKind("ingestion.geotiff", "terrafake.ingestion.geotiff", "cpu", "reads a GeoTIFF's bands and footprint"),
+        JobKind("ingestion.folder", "terrafake.ingestion.folder", "cpu", "ingests a folder on the server"),
     ]
 }
 

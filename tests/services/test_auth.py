@@ -10,7 +10,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from services import access
 from services.server import service_descriptors
 from shared.client import ClientError, connect
-from terrafake.ingestion.v1 import ingestion_service_pb2 as ing_pb, ingestion_service_pb2_grpc as ing_grpc
+from terrafake.training.v1 import training_service_pb2 as tr_pb, training_service_pb2_grpc as tr_grpc
 
 
 def _code(fn):
@@ -92,13 +92,11 @@ def test_every_rpc_has_a_role_and_deletes_need_admin():
 
 def test_unimplemented_rpcs_answer_unimplemented_after_auth(stack, admin_token):
     with grpc.insecure_channel(stack.grpc_address) as ch:
-        stub = ing_grpc.IngestionServiceStub(ch)
+        stub = tr_grpc.TrainingServiceStub(ch)
         with pytest.raises(grpc.RpcError) as err:
-            stub.ListDatasets(ing_pb.ListDatasetsRequest(), timeout=5)
+            stub.ListModels(tr_pb.ListModelsRequest(), timeout=5)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(grpc.RpcError) as err:
-            stub.ListDatasets(
-                ing_pb.ListDatasetsRequest(), metadata=[("authorization", f"Bearer {admin_token}")], timeout=5
-            )
+            stub.ListModels(tr_pb.ListModelsRequest(), metadata=[("authorization", f"Bearer {admin_token}")], timeout=5)
         assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert "ListDatasets" in err.value.details()
+        assert "ListModels" in err.value.details()

@@ -1,0 +1,1 @@
+"""IngestionService: datasets, versions, images, and the ingest jobs."""

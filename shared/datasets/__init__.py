@@ -1,0 +1,1 @@
+"""Datasets: named image collections, their immutable versions and splits."""

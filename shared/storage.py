@@ -1,0 +1,87 @@
+"""Content-addressed blob storage: bytes are stored under their sha256.
+
+`BlobStore` is the interface; `LocalBlobStore` keeps blobs on the local
+filesystem (`<root>/ab/cd/<sha256>`). An S3-compatible store implements the
+same five methods. Writes are atomic (temp file + rename), so a crash never
+leaves a partial blob under a valid name, and writing the same bytes twice is
+a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from shared.errors import NotFound
+
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore(Protocol):
+    def put(self, data: bytes) -> str: ...
+    def get(self, digest: str) -> bytes: ...
+    def iter_chunks(self, digest: str, chunk_size: int) -> Iterator[bytes]: ...
+    def exists(self, digest: str) -> bool: ...
+    def delete(self, digest: str) -> bool: ...
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, digest: str) -> Path:
+        if not _SHA.match(digest):
+            raise NotFound(f"{digest!r} is not a sha256 image id")
+        return self.root / digest[:2] / digest[2:4] / digest
+
+    def put(self, data: bytes) -> str:
+        digest = sha256_hex(data)
+        path = self._path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        try:
+            return self._path(digest).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"image {digest} has no stored bytes") from None
+
+    def iter_chunks(self, digest: str, chunk_size: int) -> Iterator[bytes]:
+        try:
+            f = open(self._path(digest), "rb")
+        except FileNotFoundError:
+            raise NotFound(f"image {digest} has no stored bytes") from None
+        with f:
+            while chunk := f.read(chunk_size):
+                yield chunk
+
+    def exists(self, digest: str) -> bool:
+        return self._path(digest).exists()
+
+    def delete(self, digest: str) -> bool:
+        try:
+            self._path(digest).unlink()
+            return True
+        except FileNotFoundError:
+            return False
