@@ -17,13 +17,7 @@ from shared.client import ClientError, connect
 from shared.config import Settings
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAILED):
-        super().__init__(message)
-        self.code = code
+from shared.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, CliError
 
 
 # --- stack ------------------------------------------------------------------------------
@@ -216,6 +210,35 @@ def cmd_jobs_diagnostic(args, settings) -> int:
         return watch(client, job.id, as_json=args.json)
 
 
+# --- datasets and ingestion -----------------------------------------------------------------
+
+
+def cmd_datasets(args, settings) -> int:
+    from shared.cli import data
+
+    with _client(args, settings) as client:
+        return data.cmd_datasets(args, client)
+
+
+def cmd_ingest(args, settings) -> int:
+    from shared.cli import data
+
+    with _client(args, settings) as client:
+        if args.action == "report":
+            data.print_report(client, args.job_id, args.json)
+            return EXIT_OK
+        job = data.cmd_ingest(args, client)
+        if not args.watch:
+            output.emit_json(job) if args.json else print(output.job_summary(job))
+            return EXIT_OK
+        if not args.json:
+            print(f"started job {job.id}", file=sys.stderr)
+        code = watch(client, job.id, as_json=args.json)
+        if not args.json:
+            data.print_report(client, job.id, False)
+        return code
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -283,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     jd.add_argument("--idempotency-key", default="")
     jd.add_argument("--no-watch", dest="watch", action="store_false", help="return once the job is queued")
     jd.set_defaults(func=cmd_jobs_diagnostic)
+
+    from shared.cli import data
+
+    data.add_parsers(sub, cmd_datasets, cmd_ingest)
 
     demo = sub.add_parser("demo", help="start the local stack and run the end-to-end demo")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack running afterwards")

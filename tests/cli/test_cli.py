@@ -92,3 +92,32 @@ def test_stack_status_reports_components(stack):
     for name in ("postgres", "redis", "grpc", "worker-cpu", "worker-gpu"):
         assert name in out.stdout
     assert "serving" in out.stdout
+
+
+def test_datasets_and_ingest_from_the_cli(stack, tmp_path):
+    import uuid
+
+    from shared.assets import naip_scenes
+
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    created = json.loads(run_cli("--json", "datasets", "create", name, "--description", "from the CLI").stdout)
+    ds = created["id"]
+    scenes = [str(p) for p in naip_scenes()[:2]]
+    out = run_cli("ingest", "upload", ds, *scenes, "--tile-size", "256", "--label", "authenticity=real")
+    assert out.returncode == 0, out.stderr
+    assert "images added 12" in out.stdout  # 2 scenes x (3 x 2) tiles of 256 px
+    assert "state     SUCCEEDED" in out.stdout
+    listed = run_cli("datasets", "images", "--dataset", ds)
+    assert "12 of 12 images" in listed.stdout and "authenticity=real" in listed.stdout
+    version = run_cli("datasets", "version", ds, "--split", "0.5,0,0.5", "--seed", "3")
+    assert version.returncode == 0 and "version 1" in version.stdout and "12 images" in version.stdout
+    image_id = json.loads(run_cli("--json", "datasets", "images", "--dataset", ds).stdout)["images"][0]["id"]
+    target = tmp_path / "tile.png"
+    assert run_cli("datasets", "download", image_id, "-o", str(target)).returncode == 0
+    import hashlib
+
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == image_id
+    bad = run_cli("ingest", "xyz", ds, "--template", "http://x/{z}/{x}/{y}", "--bbox", "1,2,3", "--zoom", "3")
+    assert bad.returncode == 2 and "--bbox must be 4" in bad.stderr
+    missing = run_cli("ingest", "geotiff", ds, "/etc/hostname")
+    assert missing.returncode == 1 and "PERMISSION_DENIED" in missing.stderr
