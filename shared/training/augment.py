@@ -1,0 +1,83 @@
+"""Random training augmentations on uint8 tiles, drawn from a seeded `torch.Generator`.
+
+Geometric: horizontal/vertical flips and 90-degree rotations. Aerial imagery
+has no "up", so every element of the dihedral group is an equally valid tile
+and the network should not learn an orientation. Optional degradations for
+the detector (JPEG re-encoding, resize-and-back) make it robust to how images
+are passed around; they are off by default because they also wash out the
+artefacts a detector relies on.
+
+All randomness comes from the generator passed in, in a fixed order per
+image, so a batch is a function of (generator state, indices): reproducible,
+and resumable from a checkpointed generator state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from shared.training.perturb import jpeg_roundtrip, resize_roundtrip
+
+
+@dataclass(frozen=True)
+class Geometric:
+    horizontal_flip: bool = True
+    vertical_flip: bool = True
+    rotate90: bool = True
+
+    def __call__(self, images: list[np.ndarray], generator: torch.Generator) -> list[np.ndarray]:
+        # Three draws per image whatever is enabled: the stream stays aligned across settings.
+        draws = torch.randint(0, 4, (len(images), 3), generator=generator).tolist()
+        out = []
+        for image, (h, v, r) in zip(images, draws):
+            if self.horizontal_flip and h % 2:
+                image = image[:, ::-1]
+            if self.vertical_flip and v % 2:
+                image = image[::-1]
+            if self.rotate90 and r:
+                image = np.rot90(image, r)
+            out.append(np.ascontiguousarray(image))
+        return out
+
+
+@dataclass(frozen=True)
+class Degradations:
+    """With probability `jpeg_prob` re-encode at a quality in [jpeg_quality_min, jpeg_quality_max];
+    with probability `resize_prob` resize by a factor in [resize_min, resize_max] and back."""
+
+    jpeg_prob: float = 0.0
+    jpeg_quality_min: int = 50
+    jpeg_quality_max: int = 95
+    resize_prob: float = 0.0
+    resize_min: float = 0.5
+    resize_max: float = 1.0
+
+    def __call__(self, images: list[np.ndarray], generator: torch.Generator) -> list[np.ndarray]:
+        if self.jpeg_prob <= 0 and self.resize_prob <= 0:
+            return images  # draws nothing: the default detector run is unaffected by this stage
+        draws = torch.rand((len(images), 4), generator=generator, dtype=torch.float64).tolist()
+        out = []
+        for image, (u_jpeg, u_quality, u_resize, u_factor) in zip(images, draws):
+            if u_resize < self.resize_prob:
+                image = resize_roundtrip(image, self.resize_min + u_factor * (self.resize_max - self.resize_min))
+            if u_jpeg < self.jpeg_prob:
+                span = self.jpeg_quality_max - self.jpeg_quality_min + 1
+                image = jpeg_roundtrip(image, self.jpeg_quality_min + min(int(u_quality * span), span - 1))
+            out.append(image)
+        return out
+
+
+def random_crops(images: list[np.ndarray], size: int, generator: torch.Generator) -> list[np.ndarray]:
+    """A size x size crop of each image at a random position (the whole image when it is exactly that size)."""
+    out = []
+    for image in images:
+        h, w = image.shape[:2]
+        if h < size or w < size:
+            raise ValueError(f"cannot crop {size}x{size} from a {h}x{w} image")
+        y = int(torch.randint(0, h - size + 1, (1,), generator=generator))
+        x = int(torch.randint(0, w - size + 1, (1,), generator=generator))
+        out.append(image[y : y + size, x : x + size])
+    return out

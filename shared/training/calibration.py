@@ -1,0 +1,59 @@
+"""Detector calibration: the decision threshold and the uncertain band, chosen on held-out scores.
+
+Threshold: the one that maximises balanced accuracy (TPR + TNR) / 2 on the
+given real and generated scores. That is the same as maximising Youden's
+J = TPR - FPR (balanced accuracy = (J + 1) / 2), and unlike plain accuracy it
+does not favour the larger class. Candidates are the midpoints between
+consecutive distinct scores, so the threshold sits in a gap rather than on a
+validation image's score; among equally good candidates the one closest to
+0.5 wins. A score >= threshold means "generated" (as in the metrics).
+
+Uncertain band: [threshold - margin, threshold + margin] clipped to [0, 1]
+(margin 0.1 by default). A fixed margin in probability is easy to explain and
+stable on small validation sets, where an "accuracy below 90%" interval
+estimated from a few dozen scores would jump around between runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_UNCERTAIN_MARGIN = 0.1
+
+
+def calibrate_scores(
+    real_scores, generated_scores, *, uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN
+) -> dict[str, float]:
+    """{"threshold", "uncertain_lower", "uncertain_upper", "balanced_accuracy", "num_real", "num_generated"}."""
+    real = np.sort(np.asarray(real_scores, dtype=np.float64).reshape(-1))
+    generated = np.sort(np.asarray(generated_scores, dtype=np.float64).reshape(-1))
+    if real.size == 0 or generated.size == 0:
+        raise ValueError("calibration needs both real and generated scores")
+    if np.isnan(real).any() or np.isnan(generated).any():
+        raise ValueError("scores contain NaN")
+    if not 0.0 <= uncertain_margin <= 1.0:
+        raise ValueError(f"uncertain_margin must be in [0, 1], got {uncertain_margin}")
+    distinct = np.unique(np.concatenate([real, generated]))
+    if distinct.size < 2:
+        threshold, best = 0.5, 0.5  # every score equal: nothing to separate
+    else:
+        candidates = (distinct[:-1] + distinct[1:]) / 2.0
+        tnr = np.searchsorted(real, candidates, side="left") / real.size  # real scores below the threshold
+        tpr = 1.0 - np.searchsorted(generated, candidates, side="left") / generated.size  # generated >= threshold
+        balanced = (tpr + tnr) / 2.0
+        best = float(balanced.max())
+        ties = candidates[np.isclose(balanced, best, rtol=0.0, atol=1e-12)]
+        threshold = float(ties[np.argmin(np.abs(ties - 0.5))])
+    return {
+        "threshold": threshold,
+        "uncertain_lower": max(0.0, threshold - uncertain_margin),
+        "uncertain_upper": min(1.0, threshold + uncertain_margin),
+        "balanced_accuracy": best,
+        "num_real": float(real.size),
+        "num_generated": float(generated.size),
+    }
+
+
+def default_calibration(uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN) -> dict[str, float]:
+    """What a detector trained without validation data gets: 0.5 and the margin around it."""
+    return {"threshold": 0.5, "uncertain_lower": 0.5 - uncertain_margin, "uncertain_upper": 0.5 + uncertain_margin}

@@ -1,0 +1,239 @@
+"""Evaluation reports for the three model kinds, shaped like terrafake.training.v1's *Report messages.
+
+Detector (`evaluate_detector` -> DetectorReport): metrics at a threshold and
+uncertain band, a ROC curve, and the same metrics after JPEG re-encoding and
+resize-and-back of BOTH classes (a detector that only catches fakes until
+someone saves them as JPEG is not much use). `calibrate_detector` chooses the
+threshold and band on held-out data (see `calibration`).
+
+Generator (`evaluate_generator` -> GeneratorReport plus baselines): sliced
+Wasserstein distance on Laplacian-pyramid patches. The real set is split in
+two seeded halves A and B. The floor is SWD(B, A): what a perfect generator
+would reach at this sample size. The generated set is compared with A. Two
+baselines show the scale: B blurred (Gaussian, radius 1.5 px) vs A, and B with
+each tile cut into 8x8 patches shuffled (seeded) vs A (8 px pieces at 64 px:
+local texture intact, structure beyond a piece destroyed). Both baselines are
+built from B, the floor's own half, so they differ from the floor only by the
+degradation. A useful generator sits between the floor and the baselines.
+
+Colorizer (`evaluate_colorizer` -> ColorizerReport): PSNR and SSIM of the
+colorized grayscale version of each image against the original, and of the
+grayscale image itself (the baseline to beat).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from shared.models import colorize
+from shared.models.metrics import detector_metrics, psnr, roc_curve, sliced_wasserstein_distance, ssim
+from shared.training.calibration import DEFAULT_UNCERTAIN_MARGIN, calibrate_scores
+from shared.training.perturb import gaussian_blur, jpeg_roundtrip, resize_roundtrip, shuffle_patches
+from shared.training.rng import derive_seed
+from shared.training.scoring import detector_scores
+
+BLUR_RADIUS = 1.5
+SHUFFLE_GRID = 8
+
+__all__ = [
+    "calibrate_detector",
+    "detector_scores",
+    "evaluate_colorizer",
+    "evaluate_detector",
+    "evaluate_generator",
+    "flat_metrics",
+]
+
+
+def calibrate_detector(
+    model: nn.Module,
+    real: list[np.ndarray],
+    generated: list[np.ndarray],
+    *,
+    device: torch.device | str = "cpu",
+    uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN,
+) -> dict[str, float]:
+    """Threshold (max balanced accuracy) and uncertain band (+/- margin) from the detector's scores."""
+    return calibrate_scores(
+        detector_scores(model, real, device=device),
+        detector_scores(model, generated, device=device),
+        uncertain_margin=uncertain_margin,
+    )
+
+
+def _metrics_dict(labels: np.ndarray, scores: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
+    return dataclasses.asdict(detector_metrics(labels, scores, threshold, band))
+
+
+def evaluate_detector(
+    model: nn.Module,
+    real: list[np.ndarray],
+    generated: list[np.ndarray],
+    *,
+    threshold: float = 0.5,
+    uncertain_band: tuple[float, float] | None = None,
+    jpeg_qualities=(90, 75, 50),
+    resize_factors=(0.5, 0.75),
+    roc_points: int = 50,
+    device: torch.device | str = "cpu",
+) -> dict:
+    """A DetectorReport as a dict; no band means an empty one ([threshold, threshold): nothing uncertain).
+
+    The ROC curve's first point (nobody called generated) has threshold +inf in theory; it is
+    reported as 1.0 so the report stays finite (valid JSON, storable as JSONB).
+    """
+    if not real or not generated:
+        raise ValueError("a detector evaluation needs both real and generated images")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    lower, upper = uncertain_band if uncertain_band is not None else (threshold, threshold)
+    if not 0.0 <= lower <= threshold <= upper <= 1.0:
+        raise ValueError(f"need 0 <= lower <= threshold <= upper <= 1, got {lower}, {threshold}, {upper}")
+    band = (float(lower), float(upper))
+    labels = np.r_[np.zeros(len(real), dtype=np.int64), np.ones(len(generated), dtype=np.int64)]
+    images = [np.asarray(i) for i in (*real, *generated)]
+
+    def score(batch: list[np.ndarray]) -> np.ndarray:
+        return detector_scores(model, batch, device=device)
+
+    scores = score(images)
+    robustness = []
+    for quality in jpeg_qualities:
+        perturbed = score([jpeg_roundtrip(i, int(quality)) for i in images])
+        metrics = _metrics_dict(labels, perturbed, threshold, band)
+        robustness.append({"perturbation": "JPEG", "parameter": float(quality), "metrics": metrics})
+    for factor in resize_factors:
+        perturbed = score([resize_roundtrip(i, float(factor)) for i in images])
+        metrics = _metrics_dict(labels, perturbed, threshold, band)
+        robustness.append({"perturbation": "RESIZE", "parameter": float(factor), "metrics": metrics})
+    curve = [
+        {
+            "threshold": min(1.0, point.threshold),
+            "false_positive_rate": point.false_positive_rate,
+            "true_positive_rate": point.true_positive_rate,
+        }
+        for point in roc_curve(labels, scores, max_points=roc_points)
+    ]
+    return {
+        "threshold": float(threshold),
+        "uncertain_lower": band[0],
+        "uncertain_upper": band[1],
+        "metrics": _metrics_dict(labels, scores, threshold, band),
+        "roc_curve": curve,
+        "robustness": robustness,
+        "num_real": len(real),
+        "num_generated": len(generated),
+    }
+
+
+def evaluate_generator(
+    generated: list[np.ndarray],
+    real: list[np.ndarray],
+    *,
+    projections: int = 512,
+    seed: int = 0,
+    patches_per_image: int = 128,
+) -> dict:
+    """A GeneratorReport as a dict, plus "baselines": {"blurred", "shuffled_patches"} (SWDs against real half A).
+
+    Needs at least 2 real images; all images must share one size of at least 16x16.
+    """
+    if len(real) < 2 or not generated:
+        raise ValueError("need at least 2 real images (for the two halves) and 1 generated image")
+    real_arrays = np.stack([np.asarray(i) for i in real])
+    generated_arrays = np.stack([np.asarray(i) for i in generated])
+    if generated_arrays.shape[1:] != real_arrays.shape[1:]:
+        shapes = f"{generated_arrays.shape[1:]} vs {real_arrays.shape[1:]}"
+        raise ValueError(f"generated and real tiles differ in shape: {shapes}")
+    order = np.random.default_rng(derive_seed(seed, "real-split")).permutation(len(real_arrays))
+    half_a, half_b = real_arrays[order[: len(order) // 2]], real_arrays[order[len(order) // 2 :]]
+
+    def swd(images: np.ndarray):
+        # One seed for every comparison: all share patch positions and projection directions for half A.
+        return sliced_wasserstein_distance(
+            images, half_a, num_projections=projections, patches_per_image=patches_per_image, seed=seed
+        )
+
+    floor = swd(half_b)
+    result = swd(generated_arrays)
+    shuffle_rng = np.random.default_rng(derive_seed(seed, "shuffle"))
+    blurred = np.stack([gaussian_blur(i, BLUR_RADIUS) for i in half_b])
+    shuffled = np.stack([shuffle_patches(i, SHUFFLE_GRID, shuffle_rng) for i in half_b])
+    return {
+        "swd": result.mean,
+        "swd_real_floor": floor.mean,
+        "swd_ratio": result.mean / floor.mean if floor.mean > 0 else float("nan"),
+        "swd_per_level": list(result.per_level),
+        "swd_real_floor_per_level": list(floor.per_level),
+        "num_generated": len(generated_arrays),
+        "num_real": len(real_arrays),
+        "baselines": {"blurred": swd(blurred).mean, "shuffled_patches": swd(shuffled).mean},
+    }
+
+
+def evaluate_colorizer(model: nn.Module, images: list[np.ndarray], *, device: torch.device | str = "cpu") -> dict:
+    """A ColorizerReport as a dict: mean PSNR (dB) and SSIM in sRGB [0, 1] over the images (each >= 11x11).
+
+    Each image is converted to grayscale (PIL "L"), colorized at its own size, and compared with the
+    original; the baseline compares the grayscale image (as RGB) itself. Identical images would give
+    infinite PSNR; it is capped at 100 dB so the mean stays finite.
+    """
+    if not images:
+        raise ValueError("a colorizer evaluation needs at least one image")
+    rows = []
+    for image in images:
+        original = np.asarray(image)
+        gray = Image.fromarray(original).convert("L")
+        colour = np.asarray(colorize(model, gray, device=device))
+        target = _unit_tensor(original)
+        candidate, baseline = _unit_tensor(colour), _unit_tensor(np.asarray(gray.convert("RGB")))
+        rows.append(
+            (
+                _capped(psnr(candidate, target)),
+                float(ssim(candidate, target)),
+                _capped(psnr(baseline, target)),
+                float(ssim(baseline, target)),
+            )
+        )
+    means = np.mean(np.asarray(rows, dtype=np.float64), axis=0)
+    return {
+        "psnr_db": float(means[0]),
+        "ssim": float(means[1]),
+        "baseline_psnr_db": float(means[2]),
+        "baseline_ssim": float(means[3]),
+        "num_images": len(images),
+    }
+
+
+def _unit_tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(array, dtype=np.float64)).permute(2, 0, 1)[None] / 255.0
+
+
+def _capped(value: torch.Tensor, cap: float = 100.0) -> float:
+    number = float(value)
+    return cap if math.isinf(number) or number > cap else number
+
+
+def flat_metrics(report: dict) -> dict[str, float]:
+    """Headline numbers of any report for Evaluation.metrics, e.g. {"accuracy": ..., "jpeg75.accuracy": ...}."""
+    if "roc_curve" in report:
+        keys = ("accuracy", "roc_auc", "f1", "precision", "recall", "type_i_error_rate", "type_ii_error_rate")
+        flat = {k: float(report["metrics"][k]) for k in keys}
+        flat["uncertain_fraction"] = float(report["metrics"]["uncertain_fraction"])
+        for entry in report["robustness"]:
+            parameter = entry["parameter"]
+            name = f"jpeg{int(parameter)}" if entry["perturbation"] == "JPEG" else f"resize{parameter:g}"
+            for k in ("accuracy", "roc_auc"):
+                flat[f"{name}.{k}"] = float(entry["metrics"][k])
+        return flat
+    if "swd" in report:
+        flat = {k: float(report[k]) for k in ("swd", "swd_real_floor", "swd_ratio")}
+        flat.update({f"baseline_{k}_swd": float(v) for k, v in report.get("baselines", {}).items()})
+        return flat
+    return {k: float(report[k]) for k in ("psnr_db", "ssim", "baseline_psnr_db", "baseline_ssim")}

@@ -1,0 +1,101 @@
+"""train_detector: learns real vs blurred tiles, calibrates on val, resumes bit for bit; calibration rules."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from shared.models import load_model
+from shared.training import ImageSet, calibrate_detector, train_detector
+from shared.training.calibration import calibrate_scores
+from shared.training.checkpoint import CheckpointManager
+from shared.training.evaluate import evaluate_detector
+from tests.shared.training.conftest import StopTraining, blurred, crops, stop_at
+
+SMALL = {"input_size": 32, "widths": [16, 32, 64]}
+FAST = {"batch_size": 32, "lr": 2e-3, "warmup_steps": 5, "log_every": 10}
+
+
+def labelled(real, generated) -> ImageSet:
+    return ImageSet(real + generated, [0] * len(real) + [1] * len(generated))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    # Real and blurred tiles alternate over every NAIP tile: the tiles are one place in ten different
+    # years, and splitting by tile would let the detector learn the year instead of the blur.
+    train_tiles, val_tiles = crops(32, per_tile=16, seed=10), crops(32, per_tile=8, seed=11)
+    train = labelled(train_tiles[::2], blurred(train_tiles[1::2]))
+    val = labelled(val_tiles[::2], blurred(val_tiles[1::2]))
+    work_dir = tmp_path_factory.mktemp("detector")
+    return train_detector(train, val, overrides=SMALL, hparams=FAST, max_steps=150, work_dir=work_dir), val
+
+
+def test_detector_separates_real_from_blurred_tiles(trained):
+    result, _ = trained
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert result.metrics["val_accuracy"] > 0.9, result.metrics
+    # On tiles it never saw, not even for calibration:
+    test_tiles = crops(32, per_tile=6, seed=12)
+    report = evaluate_detector(
+        load_model(result.model_dir),
+        test_tiles[::2],
+        blurred(test_tiles[1::2]),
+        threshold=result.extra["threshold"],
+        jpeg_qualities=(),
+        resize_factors=(),
+    )
+    assert report["metrics"]["roc_auc"] > 0.95 and report["metrics"]["accuracy"] > 0.85, report["metrics"]
+
+
+def test_training_calibrates_a_threshold_and_band_on_val(trained):
+    result, val = trained
+    extra = result.extra
+    assert extra["calibrated_on"] == "val"
+    assert 0.0 < extra["threshold"] < 1.0
+    assert extra["uncertain_lower"] <= extra["threshold"] <= extra["uncertain_upper"]
+    assert extra["uncertain_upper"] - extra["uncertain_lower"] <= 0.2 + 1e-12
+    # The same numbers come back from the saved model through the evaluation API.
+    model = load_model(result.model_dir)
+    real = [i for i, y in zip(val.images, val.labels) if y == 0]
+    fake = [i for i, y in zip(val.images, val.labels) if y == 1]
+    again = calibrate_detector(model, real, fake)
+    assert again["threshold"] == pytest.approx(extra["threshold"], abs=1e-6)
+
+
+def test_resuming_reproduces_the_uninterrupted_run_with_degradations(naip_32, tmp_path):
+    train = labelled(naip_32[::4], blurred(naip_32[1::4]))
+    # Degradations on, so their random draws are part of what must resume exactly.
+    hparams = {**FAST, "batch_size": 8, "jpeg_augment_prob": 0.5, "resize_augment_prob": 0.5}
+
+    def run(work_dir, **kwargs):
+        return train_detector(train, None, overrides=SMALL, hparams=hparams, max_steps=6, work_dir=work_dir, **kwargs)
+
+    straight = run(tmp_path / "straight")
+    with pytest.raises(StopTraining):
+        run(tmp_path / "resumed", on_step=stop_at(3))
+    assert [s for s, _ in CheckpointManager(tmp_path / "resumed").list()] == [3]
+    resumed = run(tmp_path / "resumed")
+    a = load_file(str(straight.model_dir / "model.safetensors"))
+    b = load_file(str(resumed.model_dir / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # BatchNorm statistics included
+    assert straight.extra["calibrated_on"] == "default" and straight.extra["threshold"] == 0.5
+
+
+def test_training_needs_both_classes(naip_32, tmp_path):
+    with pytest.raises(ValueError, match="both"):
+        train_detector(ImageSet(naip_32, [0] * len(naip_32)), None, overrides=SMALL, max_steps=1, work_dir=tmp_path)
+
+
+def test_calibration_picks_the_gap_and_prefers_the_middle():
+    result = calibrate_scores([0.1, 0.2, 0.3], [0.7, 0.8], uncertain_margin=0.1)
+    assert result["threshold"] == pytest.approx(0.5) and result["balanced_accuracy"] == 1.0
+    assert (result["uncertain_lower"], result["uncertain_upper"]) == pytest.approx((0.4, 0.6))
+    # Unbalanced classes: plain accuracy would pick 0.75 (98%), balanced accuracy picks 0.325 (95% vs 75%).
+    result = calibrate_scores([0.1] * 90 + [0.6] * 10, [0.55, 0.55, 0.9, 0.9])
+    assert result["threshold"] == pytest.approx(0.325) and result["balanced_accuracy"] == pytest.approx(0.95)
+    # The band is clipped to [0, 1].
+    edge = calibrate_scores([0.0, 0.01], [0.03, 0.04], uncertain_margin=0.2)
+    assert edge["uncertain_lower"] == 0.0 and edge["threshold"] == pytest.approx(0.02)
