@@ -54,8 +54,18 @@ SERVICES = {
             "IngestionService",
             "services.ingestion.servicer:IngestionServicer",
         ),
-        ServiceSpec("training", "terrafake.training.v1.training_service_pb2_grpc", "TrainingService", ""),
-        ServiceSpec("generation", "terrafake.generation.v1.generation_service_pb2_grpc", "GenerationService", ""),
+        ServiceSpec(
+            "training",
+            "terrafake.training.v1.training_service_pb2_grpc",
+            "TrainingService",
+            "services.training.servicer:TrainingServicer",
+        ),
+        ServiceSpec(
+            "generation",
+            "terrafake.generation.v1.generation_service_pb2_grpc",
+            "GenerationService",
+            "services.generation.servicer:GenerationServicer",
+        ),
         ServiceSpec("detection", "terrafake.detection.v1.detection_service_pb2_grpc", "DetectionService", ""),
     ]
 }

@@ -13,7 +13,13 @@ from shared.config import Settings
 from shared.jobs.dispatch import celery_config
 from shared.jobs.kinds import KINDS, QUEUES
 
-TASK_MODULES = ["workers.tasks.diagnostic", "workers.tasks.ingestion"]
+TASK_MODULES = [
+    "workers.tasks.diagnostic",
+    "workers.tasks.ingestion",
+    "workers.tasks.training",
+    "workers.tasks.evaluation",
+    "workers.tasks.generation",
+]
 
 
 def create_app(settings: Settings) -> Celery:

@@ -31,6 +31,11 @@ KINDS: dict[str, JobKind] = {
         JobKind("ingestion.pastvu", "terrafake.ingestion.pastvu", "cpu", "fetches PastVu photos in an area"),
         JobKind("ingestion.geotiff", "terrafake.ingestion.geotiff", "cpu", "reads a GeoTIFF's bands and footprint"),
         JobKind("ingestion.folder", "terrafake.ingestion.folder", "cpu", "ingests a folder on the server"),
+        JobKind("training.generator", "terrafake.training.generator", "gpu", "trains a DDPM generator"),
+        JobKind("training.detector", "terrafake.training.detector", "gpu", "trains a real-vs-generated detector"),
+        JobKind("training.colorizer", "terrafake.training.colorizer", "gpu", "trains a pix2pix colorizer"),
+        JobKind("evaluation.run", "terrafake.evaluation.run", "gpu", "evaluates a model version on a dataset"),
+        JobKind("generation.to_dataset", "terrafake.generation.to_dataset", "gpu", "writes generated images"),
     ]
 }
 

@@ -10,7 +10,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from services import access
 from services.server import service_descriptors
 from shared.client import ClientError, connect
-from terrafake.training.v1 import training_service_pb2 as tr_pb, training_service_pb2_grpc as tr_grpc
+from terrafake.detection.v1 import detection_service_pb2 as det_pb, detection_service_pb2_grpc as det_grpc
 
 
 def _code(fn):
@@ -92,11 +92,12 @@ def test_every_rpc_has_a_role_and_deletes_need_admin():
 
 def test_unimplemented_rpcs_answer_unimplemented_after_auth(stack, admin_token):
     with grpc.insecure_channel(stack.grpc_address) as ch:
-        stub = tr_grpc.TrainingServiceStub(ch)
+        stub = det_grpc.DetectionServiceStub(ch)
+        request = det_pb.EvaluateDetectorRequest()
         with pytest.raises(grpc.RpcError) as err:
-            stub.ListModels(tr_pb.ListModelsRequest(), timeout=5)
+            stub.EvaluateDetector(request, timeout=5)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(grpc.RpcError) as err:
-            stub.ListModels(tr_pb.ListModelsRequest(), metadata=[("authorization", f"Bearer {admin_token}")], timeout=5)
+            stub.EvaluateDetector(request, metadata=[("authorization", f"Bearer {admin_token}")], timeout=5)
         assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert "ListModels" in err.value.details()
+        assert "EvaluateDetector" in err.value.details()

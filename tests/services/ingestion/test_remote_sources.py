@@ -30,13 +30,13 @@ def test_xyz_tiles_with_faults(client, dataset, remote):
     bbox, x, y = _layer_bbox()
     remote.fail(rf"/tiles/{Z}/{x}/{y}\.png", status=429, times=1, retry_after=1)
     remote.fail(rf"/tiles/{Z}/{x + 1}/{y}\.png", status=500, times=2)
-    remote.delay(rf"/tiles/{Z}/{x + 2}/{y}\.png", seconds=3, times=1)
+    remote.delay(rf"/tiles/{Z}/{x + 2}/{y}\.png", seconds=8, times=1)
     remote.broken(rf"/tiles/{Z}/{x}/{y + 1}\.png")
     remote.alias(f"/tiles/{Z}/{x + 2}/{y + 1}.png", f"/tiles/{Z}/{x + 1}/{y + 1}.png")
     job = client.ingest(
         "IngestXyzTiles",
         options={"dataset_id": dataset.id, "license": "public-domain", "attribution": "USDA NAIP"},
-        url_template=remote.tile_url_template, bbox=bbox, zoom=Z, timeout_seconds=1.5,
+        url_template=remote.tile_url_template, bbox=bbox, zoom=Z, timeout_seconds=4,
     )  # fmt: skip
     report = report_of(client, finished(client, job))
     assert int(report["items_seen"]) == 6

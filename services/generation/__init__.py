@@ -1,0 +1,1 @@
+"""GenerationService: sample images from generators, colorize photos."""

@@ -1,0 +1,1 @@
+"""TrainingService: training jobs, the model registry and evaluations."""

@@ -1,0 +1,196 @@
+"""TrainingService servicer: starts training and evaluation jobs, serves the registry."""
+
+from __future__ import annotations
+
+import re
+
+from google.protobuf.json_format import MessageToDict
+
+from services.context import ServiceContext
+from services.convert import job as job_message
+from services.training import convert
+from shared.errors import FailedPrecondition, InvalidArgument
+from shared.registry.store import RegistryStore
+from terrafake.ingestion.v1 import dataset_pb2
+from terrafake.training.v1 import model_pb2, training_service_pb2 as pb, training_service_pb2_grpc
+
+_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+DEFAULT_ARCHITECTURE = {"GENERATOR": "ddpm-unet-small", "DETECTOR": "detector-small", "COLORIZER": "colorizer-unet"}
+MAX_STEPS = 10_000_000
+
+
+def _device(resources) -> str:
+    name = pb.DevicePreference.Name(resources.device).removeprefix("DEVICE_PREFERENCE_").lower()
+    return "auto" if name == "unspecified" else name
+
+
+def _check_hyperparameters(kind: str, architecture: str, overrides: dict, hparams: dict) -> None:
+    """Refuse bad settings now, not minutes later inside the job."""
+    from shared.models import create_model
+    from shared.training import COLORIZER_DEFAULTS, DDPM_DEFAULTS, DETECTOR_DEFAULTS
+    from shared.training.hparams import resolve_hparams
+
+    defaults = {"GENERATOR": DDPM_DEFAULTS, "DETECTOR": DETECTOR_DEFAULTS, "COLORIZER": COLORIZER_DEFAULTS}[kind]
+    try:
+        resolve_hparams(defaults, hparams, kind.lower())
+    except ValueError as exc:
+        raise InvalidArgument(f"hyperparameters: {exc}") from None
+    try:
+        import torch
+
+        with torch.device("meta"):  # shapes and arguments only, no memory
+            create_model(architecture, **overrides)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"hyperparameters.model: {exc}") from None
+
+
+class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.registry = RegistryStore(ctx.db)
+
+    def StartTraining(self, request, context):
+        from shared.models import list_models
+
+        kind = convert.kind_name(request.model_kind)
+        if kind == "UNSPECIFIED":
+            raise InvalidArgument("model_kind is required: GENERATOR, DETECTOR or COLORIZER")
+        architecture = request.architecture or DEFAULT_ARCHITECTURE[kind]
+        # The PatchGAN is the colorizer's discriminator, trained alongside it.
+        known = [n for n in list_models(kind.lower()) if "patchgan" not in n]
+        if architecture not in known:
+            raise InvalidArgument(f"unknown {kind.lower()} architecture {architecture!r}; known: {', '.join(known)}")
+        name = request.model_name or kind.lower()
+        if not _MODEL_NAME.match(name):
+            raise InvalidArgument(f"model_name {name!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+        try:
+            existing = self.registry.get_model(name)
+        except Exception:
+            existing = None
+        if existing is not None and existing["kind"] != kind:
+            raise FailedPrecondition(f"model {name!r} is a {existing['kind']} model, not a {kind}")
+        version = self.ctx.datasets.get_version(request.dataset_version_id)
+        if version["train_count"] == 0:
+            raise FailedPrecondition(
+                f"dataset version {version['id']} has no TRAIN split; create a version with a split spec"
+            )
+        if not 0 < request.max_steps <= MAX_STEPS:
+            raise InvalidArgument(f"max_steps must be between 1 and {MAX_STEPS}, got {request.max_steps}")
+        interval = request.checkpoint_interval_steps or max(50, request.max_steps // 10)
+        if interval < 1:
+            raise InvalidArgument("checkpoint_interval_steps must be positive")
+        hparams = MessageToDict(request.hyperparameters)
+        overrides = hparams.pop("model", {})
+        seed = hparams.pop("seed", 0)
+        if not isinstance(overrides, dict):
+            raise InvalidArgument("hyperparameters.model must be an object of model overrides")
+        if not isinstance(seed, (int, float)) or seed < 0 or int(seed) != seed:
+            raise InvalidArgument("hyperparameters.seed must be a non-negative integer")
+        _check_hyperparameters(kind, architecture, overrides, hparams)
+        if request.resume_from_job_id:
+            prior = self.ctx.jobs.get(request.resume_from_job_id)
+            if prior["kind"] != f"training.{kind.lower()}":
+                raise FailedPrecondition(f"job {prior['id']} is a {prior['kind']} job; it cannot be resumed as {kind}")
+        params = {
+            "kind": kind,
+            "model_name": name,
+            "architecture": architecture,
+            "overrides": overrides,
+            "hyperparameters": hparams,
+            "seed": int(seed),
+            "dataset_version_id": str(version["id"]),
+            "device": _device(request.resources),
+            "mixed_precision": request.resources.mixed_precision,
+            "max_steps": request.max_steps,
+            "checkpoint_interval": interval,
+            "resume_from_job_id": request.resume_from_job_id,
+            "description": request.description,
+        }
+        job = self.ctx.submit(f"training.{kind.lower()}", params, idempotency_key=request.idempotency_key)
+        return pb.StartTrainingResponse(job=job_message(job))
+
+    def ListModels(self, request, context):
+        kind = convert.kind_name(request.kind)
+        rows, token, total = self.registry.list_models(
+            "" if kind == "UNSPECIFIED" else kind, self.ctx.page_size(request.page.page_size), request.page.page_token
+        )
+        models = [convert.model(r, self.registry.latest_versions(r["name"])) for r in rows]
+        return pb.ListModelsResponse(models=models, page={"next_page_token": token, "total_size": total})
+
+    def GetModel(self, request, context):
+        row = self.registry.get_model(request.model_name)
+        return pb.GetModelResponse(model=convert.model(row, self.registry.latest_versions(row["name"])))
+
+    def ListModelVersions(self, request, context):
+        stages = [model_pb2.ModelStage.Name(s).removeprefix("MODEL_STAGE_") for s in request.stages]
+        rows, token, total = self.registry.list_versions(
+            request.model_name,
+            [s for s in stages if s != "UNSPECIFIED"],
+            self.ctx.page_size(request.page.page_size),
+            request.page.page_token,
+        )
+        return pb.ListModelVersionsResponse(
+            model_versions=[convert.model_version(r) for r in rows],
+            page={"next_page_token": token, "total_size": total},
+        )
+
+    def GetModelVersion(self, request, context):
+        row = self.registry.get_version(request.model_version_id)
+        return pb.GetModelVersionResponse(model_version=convert.model_version(row))
+
+    def PromoteModel(self, request, context):
+        stage = model_pb2.ModelStage.Name(request.stage).removeprefix("MODEL_STAGE_")
+        if stage == "UNSPECIFIED":
+            raise InvalidArgument("stage is required: NONE, STAGING, PRODUCTION or ARCHIVED")
+        row, archived = self.registry.promote(request.model_version_id, stage)
+        hook = getattr(self.ctx, "on_promote", None)
+        if hook is not None:  # the serving layer loads/unloads Triton models
+            hook(row, archived)
+        resp = pb.PromoteModelResponse(model_version=convert.model_version(row))
+        if archived:
+            resp.archived_version.CopyFrom(convert.model_version(archived))
+        return resp
+
+    def StartEvaluation(self, request, context):
+        version = self.registry.get_version(request.model_version_id)
+        dataset_version = self.ctx.datasets.get_version(request.dataset_version_id)
+        split = dataset_pb2.Split.Name(request.split).removeprefix("SPLIT_")
+        if split == "UNSPECIFIED":
+            split = "TEST" if dataset_version["test_count"] else "UNSPECIFIED"
+        if request.max_images < 0:
+            raise InvalidArgument("max_images must not be negative")
+        options = request.WhichOneof("options")
+        expected = version["kind"].lower()
+        if options and options != expected:
+            raise InvalidArgument(f"{options} options given for a {expected} model version")
+        opts = MessageToDict(getattr(request, options), preserving_proto_field_name=True) if options else {}
+        params = {
+            "model_version_id": str(version["id"]),
+            "kind": version["kind"],
+            "dataset_version_id": str(dataset_version["id"]),
+            "split": split,
+            "max_images": request.max_images,
+            "options": opts,
+            "device": _device(request.resources),
+        }
+        job = self.ctx.submit("evaluation.run", params, idempotency_key=request.idempotency_key)
+        return pb.StartEvaluationResponse(job=job_message(job))
+
+    def GetEvaluation(self, request, context):
+        return pb.GetEvaluationResponse(evaluation=convert.evaluation(self.registry.get_evaluation(request.evaluation_id)))
+
+    def ListEvaluations(self, request, context):
+        kind = convert.kind_name(request.model_kind)
+        rows, token, total = self.registry.list_evaluations(
+            model_version_id=request.model_version_id,
+            model_name=request.model_name,
+            dataset_version_id=request.dataset_version_id,
+            job_id=request.job_id,
+            kind="" if kind == "UNSPECIFIED" else kind,
+            page_size=self.ctx.page_size(request.page.page_size),
+            page_token=request.page.page_token,
+        )
+        return pb.ListEvaluationsResponse(
+            evaluations=[convert.evaluation(r) for r in rows], page={"next_page_token": token, "total_size": total}
+        )

@@ -1,0 +1,49 @@
+"""Loads a dataset version's images into memory for training and evaluation."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from shared.datasets.store import DatasetStore
+from shared.errors import FailedPrecondition
+from shared.storage import BlobStore
+
+
+def load_split(
+    store: DatasetStore,
+    blobs: BlobStore,
+    version_id: str,
+    split: str,
+    *,
+    size: int | None = None,
+    label_filter: dict | None = None,
+    limit: int = 0,
+) -> tuple[list[np.ndarray], list[dict]]:
+    """(uint8 HxWx3 arrays, image rows) of one split ("" or UNSPECIFIED for all), resized square to `size`."""
+    split = "" if split in ("", "UNSPECIFIED") else split
+    images, rows, token = [], [], ""
+    while True:
+        page, token, _ = store.list_images(
+            version_id=version_id, split=split, label_filter=label_filter or {}, page_size=500, page_token=token
+        )
+        for row in page:
+            with Image.open(io.BytesIO(blobs.get(row["id"]))) as im:
+                im = im.convert("RGB")
+                if size and im.size != (size, size):
+                    side = min(im.size)
+                    left, top = (im.width - side) // 2, (im.height - side) // 2
+                    im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BOX)
+                images.append(np.asarray(im, dtype=np.uint8).copy())
+            rows.append(row)
+            if limit and len(images) >= limit:
+                return images, rows
+        if not token:
+            return images, rows
+
+
+def require(images: list, what: str) -> None:
+    if not images:
+        raise FailedPrecondition(f"no images for {what}; check the dataset version's splits and labels")

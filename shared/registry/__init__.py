@@ -1,0 +1,1 @@
+"""The model registry: models, versions, stages and evaluations in Postgres."""

@@ -1,0 +1,171 @@
+"""Training jobs: load a dataset version, train, checkpoint, register the version.
+
+Training runs through shared.training, which checkpoints periodically and
+resumes from the newest checkpoint in the job's work folder, so a job whose
+worker died continues where it stopped, and a cancelled job saves its state
+first. `resume_from_job_id` copies another job's checkpoints in before the
+first attempt. The finished model is copied into the registry's folder and
+recorded as a new version of the model, once per job.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from shared.datasets.loader import load_split, require
+from shared.datasets.store import DatasetStore
+from shared.registry.store import RegistryStore
+from shared.storage import LocalBlobStore
+from workers.runtime import JobContext, job_task
+
+AUTHENTICITY = "authenticity"
+
+
+def _device(preference: str):
+    from shared.models import pick_device
+
+    return pick_device(preference or "auto")
+
+
+def _image_size(architecture: str, overrides: dict, key: str) -> int:
+    from shared.models.registry import get_spec
+
+    config = {**get_spec(architecture).config, **overrides}
+    return int(config[key])
+
+
+def _copy_checkpoints(ctx: JobContext, source_job_id: str) -> None:
+    src = ctx.settings.home / "jobs" / source_job_id / "checkpoints"
+    dst = ctx.work_dir / "checkpoints"
+    if src.is_dir() and not dst.exists():
+        shutil.copytree(src, dst)
+
+
+def _on_step(ctx: JobContext, noun: str):
+    def on_step(step: int, total: int, metrics: dict) -> None:
+        loss = metrics.get("loss")
+        text = f"step {step}/{total}" + (f", loss {loss:.4f}" if loss is not None else "")
+        ctx.progress(step, total, text, {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
+
+    return on_step
+
+
+def _register(ctx: JobContext, result, params: dict) -> dict:
+    registry = RegistryStore(ctx.store.db)
+    import uuid
+
+    version_id = uuid.uuid5(uuid.NAMESPACE_URL, f"terrafake-training-job:{ctx.job_id}")
+    target = ctx.settings.home / "models" / str(version_id)
+    if not target.exists():
+        tmp = target.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(result.model_dir, tmp)
+        tmp.replace(target)
+    calibration = None
+    if result.extra and "threshold" in result.extra:
+        calibration = {**result.extra, "dataset_version_id": params["dataset_version_id"], "method": "val-balanced"}
+    row = registry.register(
+        model_name=params["model_name"],
+        kind=params["kind"],
+        architecture=result.architecture,
+        training_job_id=ctx.job_id,
+        dataset_version_id=params["dataset_version_id"],
+        config=result.config,
+        hyperparameters=result.hyperparameters,
+        metrics=result.metrics,
+        history=result.history,
+        artifacts={
+            "model_dir": str(target),
+            "weights": str(target / "model.safetensors"),
+            "config": str(target / "config.json"),
+        },
+        calibration=calibration,
+        description=params.get("description", ""),
+        version_id=version_id,
+    )
+    return {
+        "model_version_id": str(row["id"]),
+        "model_name": row["model_name"],
+        "version": row["version"],
+        "metrics": result.metrics,
+    }
+
+
+def _common(ctx: JobContext) -> tuple[dict, DatasetStore, LocalBlobStore]:
+    params = ctx.params
+    if params.get("resume_from_job_id"):
+        _copy_checkpoints(ctx, params["resume_from_job_id"])
+    return params, DatasetStore(ctx.store.db), LocalBlobStore(ctx.settings.blobs)
+
+
+def _train_kwargs(ctx: JobContext, params: dict) -> dict:
+    return dict(
+        architecture=params["architecture"],
+        overrides=params["overrides"],
+        hparams=params["hyperparameters"],
+        max_steps=params["max_steps"],
+        work_dir=ctx.work_dir,
+        checkpoint_interval=params["checkpoint_interval"],
+        device=_device(params["device"]),
+        mixed_precision=params["mixed_precision"],
+        seed=int(params.get("seed", 0)),
+        on_step=_on_step(ctx, "step"),
+    )
+
+
+@job_task("training.generator")
+def train_generator(ctx: JobContext) -> dict:
+    from shared.training.data import ImageSet
+    from shared.training.ddpm import train_ddpm
+
+    params, store, blobs = _common(ctx)
+    size = _image_size(params["architecture"], params["overrides"], "image_size")
+    ctx.progress(0, params["max_steps"], "loading training images", force=True)
+    # The generator learns real imagery only.
+    images, _ = load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size)
+    real = [im for im, row in zip(images, _) if row["labels"].get(AUTHENTICITY, "real") == "real"]
+    require(real, "generator training (TRAIN split, authenticity=real)")
+    result = train_ddpm(ImageSet(real), **_train_kwargs(ctx, params))
+    return _register(ctx, result, params)
+
+
+def _labelled(images, rows):
+    out_images, labels = [], []
+    for im, row in zip(images, rows):
+        value = row["labels"].get(AUTHENTICITY)
+        if value in ("real", "generated"):
+            out_images.append(im)
+            labels.append(1 if value == "generated" else 0)
+    return out_images, labels
+
+
+@job_task("training.detector")
+def train_detector_job(ctx: JobContext) -> dict:
+    from shared.training.data import ImageSet
+    from shared.training.detector import train_detector
+
+    params, store, blobs = _common(ctx)
+    size = _image_size(params["architecture"], params["overrides"], "input_size")
+    ctx.progress(0, params["max_steps"], "loading training images", force=True)
+    train_images, train_labels = _labelled(*load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size))
+    if len(set(train_labels)) < 2:
+        require([], "detector training: the TRAIN split needs images labelled authenticity=real and =generated")
+    val_images, val_labels = _labelled(*load_split(store, blobs, params["dataset_version_id"], "VAL", size=size))
+    val = ImageSet(val_images, val_labels) if len(set(val_labels)) == 2 else None
+    result = train_detector(ImageSet(train_images, train_labels), val, **_train_kwargs(ctx, params))
+    return _register(ctx, result, params)
+
+
+@job_task("training.colorizer")
+def train_colorizer_job(ctx: JobContext) -> dict:
+    from shared.training.colorizer import train_colorizer
+    from shared.training.data import ImageSet
+
+    params, store, blobs = _common(ctx)
+    size = _image_size(params["architecture"], params["overrides"], "image_size")
+    ctx.progress(0, params["max_steps"], "loading training images", force=True)
+    images, _ = load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size)
+    require(images, "colorizer training (TRAIN split)")
+    result = train_colorizer(ImageSet(images), **_train_kwargs(ctx, params))
+    return _register(ctx, result, params)
