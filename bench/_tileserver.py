@@ -1,0 +1,75 @@
+"""A FakeRemote tile server in its own process, for bench.ingestion.
+
+    python -m bench._tileserver --cols 20 --rows 15
+
+Serves a cols x rows layer of real 256-px NAIP tiles (tests.fakes.remote,
+cut from all ten shipped scenes) on 127.0.0.1, renders every tile once so no
+measured request pays for PNG encoding, prints one JSON line (url template,
+zoom, tile range) and serves until its stdin closes. Its own process keeps
+the server's GIL away from the clients being measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from tests.fakes.remote import NAIP_LAT, NAIP_LON, NAIP_SCENES, FakeRemote, lonlat_to_tile
+
+# The default layer of FakeRemote sits at zoom 14; ours uses another zoom so the two never overlap.
+ZOOM = 15
+
+
+def scene_variants(remote: FakeRemote) -> list[Path]:
+    """80 distinct same-size scenes from the 10 NAIP ones: 4 size-keeping flips x 2 grid offsets.
+
+    FakeRemote cuts 6 whole 256-px tiles from a 934 x 724 scene and cycles
+    through its scenes, so the 10 shipped scenes alone repeat after 60 tiles
+    and the job would mostly find exact duplicates. The variants are real
+    pixels, placed in the server's scene cache under names that exist nowhere
+    on disk."""
+    flips = [None, Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.ROTATE_180]
+    paths = []
+    for source in NAIP_SCENES:
+        with Image.open(source) as im:
+            scene = im.convert("RGB")
+        for f, flip in enumerate(flips):
+            flipped = scene.transpose(flip) if flip is not None else scene
+            for offset in (0, 128):
+                path = Path(f"/bench-virtual/{source.stem}-f{f}-o{offset}.png")
+                remote._scenes[path] = flipped.crop((offset, 0, flipped.width, flipped.height))
+                paths.append(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cols", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=15)
+    args = parser.parse_args(argv)
+    # The stdlib default listen backlog (5) drops connects under a burst of 8+ new connections,
+    # and a dropped SYN costs a 1 s retransmit: a property of the fake, not of what is measured.
+    http.server.ThreadingHTTPServer.request_queue_size = 128
+    remote = FakeRemote(tile_size=256)
+    x0, y0 = lonlat_to_tile(NAIP_LON, NAIP_LAT, ZOOM)
+    x1, y1 = x0 + args.cols - 1, y0 + args.rows - 1
+    remote.add_tile_layer(ZOOM, x0, y0, x1, y1, scenes=scene_variants(remote))
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            remote._tile(ZOOM, x, y)  # render and cache now; the server answers from memory
+    remote.start()
+    print(json.dumps({"template": remote.tile_url_template, "zoom": ZOOM, "x0": x0, "y0": y0, "x1": x1, "y1": y1}),
+          flush=True)  # fmt: skip
+    try:
+        sys.stdin.read()  # until the parent closes our stdin (or dies)
+    finally:
+        remote.stop()
+
+
+if __name__ == "__main__":
+    main()
