@@ -24,6 +24,7 @@ class ServiceContext:
     tokens: TokenStore
     datasets: DatasetStore
     blobs: LocalBlobStore
+    inference: object = None  # shared.inference backend; None until the server builds it
 
     def page_size(self, requested: int) -> int:
         from shared.errors import InvalidArgument

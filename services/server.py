@@ -27,6 +27,7 @@ from shared.auth import TokenStore
 from shared.config import Settings
 from shared.datasets.store import DatasetStore
 from shared.db import Database
+from shared.inference import create_backend
 from shared.storage import LocalBlobStore
 from shared.jobs.dispatch import Dispatcher
 from shared.jobs.listener import JobEventListener
@@ -66,7 +67,12 @@ SERVICES = {
             "GenerationService",
             "services.generation.servicer:GenerationServicer",
         ),
-        ServiceSpec("detection", "terrafake.detection.v1.detection_service_pb2_grpc", "DetectionService", ""),
+        ServiceSpec(
+            "detection",
+            "terrafake.detection.v1.detection_service_pb2_grpc",
+            "DetectionService",
+            "services.detection.servicer:DetectionServicer",
+        ),
     ]
 }
 
@@ -87,6 +93,45 @@ def _servicer(spec: ServiceSpec, ctx: ServiceContext):
         return getattr(importlib.import_module(mod_name), cls)(ctx)
     # The generated base answers UNIMPLEMENTED for every RPC.
     return getattr(grpc_mod, f"{spec.service}Servicer")()
+
+
+class ModelHealth:
+    """Publishes each production model's readiness as a health service: "terrafake.model.<name>"."""
+
+    def __init__(self, ctx: ServiceContext, health_servicer, interval: float = 5.0):
+        self.ctx, self.health, self.interval = ctx, health_servicer, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        from shared.registry.store import RegistryStore
+
+        with self.ctx.db.connection() as conn:
+            rows = conn.execute(
+                """SELECT v.*, m.kind FROM model_versions v JOIN models m ON m.name = v.model_name
+                   WHERE v.stage = 'PRODUCTION' AND m.kind IN ('GENERATOR', 'DETECTOR', 'COLORIZER')"""
+            ).fetchall()
+        for row in rows:
+            ready = self.ctx.inference.ready(row) if row["kind"] != "COLORIZER" else True
+            status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+            self.health.set(f"terrafake.model.{row['model_name']}", status)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception as exc:
+                log.warning("model health check failed: %s", exc)
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="model-health", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
 
 
 class Server:
@@ -111,6 +156,7 @@ class Server:
             tokens=TokenStore(db, settings.auth_cache_seconds),
             datasets=DatasetStore(db),
             blobs=LocalBlobStore(settings.blobs),
+            inference=create_backend(settings),
         )
         self.supervisor = (
             Supervisor(store, dispatcher, settings.supervisor_interval_seconds) if supervise else None
@@ -138,6 +184,8 @@ class Server:
         for d in descriptors:
             full_names.append(d.full_name)
         self.service_names = [d.full_name for d in descriptors]
+        serves_models = bool({"detection", "generation"} & set(names))
+        self.model_health = ModelHealth(self.ctx, self.health) if serves_models else None
         reflection.enable_server_reflection(full_names, self.server)
         address = settings.grpc_address
         if settings.tls_cert and settings.tls_key:
@@ -157,10 +205,14 @@ class Server:
         self.server.start()
         for name in ["", *self.service_names]:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.model_health:
+            self.model_health.start()
         log.info("gRPC server listening on %s:%d (%s)", self.settings.grpc_host, self.port, ", ".join(self.service_names))
 
     def stop(self, grace: float = 5.0) -> None:
         self.health.enter_graceful_shutdown()
+        if self.model_health:
+            self.model_health.stop()
         self.server.stop(grace).wait()
         if self.supervisor:
             self.supervisor.stop()

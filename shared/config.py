@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Mapping
 
 
+def _backend(value: str) -> str:
+    if value not in ("triton", "local"):
+        raise ValueError(f"TERRAFAKE_INFERENCE_BACKEND must be 'triton' or 'local', got {value!r}")
+    return value
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -90,6 +96,11 @@ class Settings:
     # Whether URL, XYZ and PastVu jobs may fetch from loopback/private
     # addresses (a local tile server); turn off on shared deployments.
     ingest_allow_private_networks: bool = True
+    # Triton gRPC address; unset: the local stack starts its own tritonserver.
+    triton_url: str | None = None
+    # Where detection and generation run: "triton" (the exported models in
+    # Triton) or "local" (PyTorch in the service process).
+    inference_backend: str = "triton"
 
     @property
     def grpc_address(self) -> str:
@@ -106,6 +117,10 @@ class Settings:
     @property
     def blobs(self) -> Path:
         return self.blob_root or self.home / "blobs"
+
+    @property
+    def triton_repository(self) -> Path:
+        return self.home / "triton" / "models"
 
     @property
     def uploads(self) -> Path:
@@ -166,6 +181,8 @@ class Settings:
                 if p
             ),
             ingest_allow_private_networks=_bool(env.get("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS", "true")),
+            triton_url=env.get("TERRAFAKE_TRITON_URL") or None,
+            inference_backend=_backend(env.get("TERRAFAKE_INFERENCE_BACKEND", "triton")),
         )
 
     def with_overrides(self, **changes) -> "Settings":

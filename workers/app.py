@@ -19,6 +19,7 @@ TASK_MODULES = [
     "workers.tasks.training",
     "workers.tasks.evaluation",
     "workers.tasks.generation",
+    "workers.tasks.serving",
 ]
 
 

@@ -9,7 +9,7 @@ from google.protobuf.json_format import MessageToDict
 from services.context import ServiceContext
 from services.convert import job as job_message
 from services.training import convert
-from shared.errors import FailedPrecondition, InvalidArgument
+from shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from shared.registry.store import RegistryStore
 from terrafake.ingestion.v1 import dataset_pb2
 from terrafake.training.v1 import model_pb2, training_service_pb2 as pb, training_service_pb2_grpc
@@ -23,6 +23,17 @@ MAX_STEPS = 10_000_000
 def _device(resources) -> str:
     name = pb.DevicePreference.Name(resources.device).removeprefix("DEVICE_PREFERENCE_").lower()
     return "auto" if name == "unspecified" else name
+
+
+def _whole_numbers(value):
+    """Struct carries every number as a double; model configs want ints where they are whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    return value
 
 
 def _check_hyperparameters(kind: str, architecture: str, overrides: dict, hparams: dict) -> None:
@@ -81,7 +92,7 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
         if interval < 1:
             raise InvalidArgument("checkpoint_interval_steps must be positive")
         hparams = MessageToDict(request.hyperparameters)
-        overrides = hparams.pop("model", {})
+        overrides = _whole_numbers(hparams.pop("model", {}))
         seed = hparams.pop("seed", 0)
         if not isinstance(overrides, dict):
             raise InvalidArgument("hyperparameters.model must be an object of model overrides")
@@ -143,14 +154,62 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
         stage = model_pb2.ModelStage.Name(request.stage).removeprefix("MODEL_STAGE_")
         if stage == "UNSPECIFIED":
             raise InvalidArgument("stage is required: NONE, STAGING, PRODUCTION or ARCHIVED")
+        if stage == "PRODUCTION":
+            self._serve(self.registry.get_version(request.model_version_id))
         row, archived = self.registry.promote(request.model_version_id, stage)
-        hook = getattr(self.ctx, "on_promote", None)
-        if hook is not None:  # the serving layer loads/unloads Triton models
-            hook(row, archived)
         resp = pb.PromoteModelResponse(model_version=convert.model_version(row))
         if archived:
             resp.archived_version.CopyFrom(convert.model_version(archived))
         return resp
+
+    def _serve(self, version: dict) -> None:
+        """Load an exported version into Triton before it becomes PRODUCTION (Triton backend only).
+
+        Loading a version of a Triton model replaces the version served before,
+        so the archived version is unloaded by the same call.
+        """
+        backend = self.ctx.inference
+        if backend is None or backend.name != "triton" or "triton_model" not in version["artifacts"]:
+            return  # not exported (yet): the export job loads it once it is PRODUCTION
+        name, number = backend.served_as(version)
+        backend.ensure_loaded(name, number)
+        if "triton_sampler_model" in version["artifacts"]:
+            backend.ensure_loaded(*backend.served_as(version, "triton_sampler_model"))
+
+    def ExportModel(self, request, context):
+        version = self.registry.get_version(request.model_version_id)
+        if version["kind"] == "COLORIZER":
+            raise FailedPrecondition("colorizers run in the generation service itself; only generators and "
+                                     "detectors are exported to Triton")  # fmt: skip
+        fmt = pb.ExportFormat.Name(request.format).removeprefix("EXPORT_FORMAT_").lower()
+        fmt = "onnx" if fmt == "unspecified" else fmt
+        if request.fp16:
+            raise InvalidArgument("fp16 export is not supported yet; export in fp32")
+        name = request.triton_model_name or version["model_name"]
+        if not _MODEL_NAME.match(name):
+            raise InvalidArgument(f"triton_model_name {name!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+        number = request.triton_model_version or version["version"]
+        if number < 1:
+            raise InvalidArgument("triton_model_version must be positive")
+        max_batch = request.max_batch_size or (64 if version["kind"] == "DETECTOR" else 8)
+        if not 1 <= max_batch <= 1024:
+            raise InvalidArgument("max_batch_size must be between 1 and 1024")
+        opset = request.onnx_opset or 17
+        if not 13 <= opset <= 21:
+            raise InvalidArgument("onnx_opset must be between 13 and 21")
+        target = self.ctx.settings.triton_repository / name / str(number)
+        if target.exists() and not request.overwrite and version["artifacts"].get("triton_model") != name:
+            raise AlreadyExists(f"Triton model {name} version {number} exists; pass overwrite=true to replace it")
+        params = {
+            "model_version_id": str(version["id"]),
+            "format": fmt,
+            "triton_model_name": name,
+            "triton_model_version": number,
+            "max_batch_size": max_batch,
+            "opset": opset,
+        }
+        job = self.ctx.submit("serving.export", params, idempotency_key=request.idempotency_key)
+        return pb.ExportModelResponse(job=job_message(job))
 
     def StartEvaluation(self, request, context):
         version = self.registry.get_version(request.model_version_id)

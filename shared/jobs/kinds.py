@@ -35,6 +35,7 @@ KINDS: dict[str, JobKind] = {
         JobKind("training.detector", "terrafake.training.detector", "gpu", "trains a real-vs-generated detector"),
         JobKind("training.colorizer", "terrafake.training.colorizer", "gpu", "trains a pix2pix colorizer"),
         JobKind("evaluation.run", "terrafake.evaluation.run", "gpu", "evaluates a model version on a dataset"),
+        JobKind("serving.export", "terrafake.serving.export", "cpu", "exports a model version to Triton"),
         JobKind("generation.to_dataset", "terrafake.generation.to_dataset", "gpu", "writes generated images"),
     ]
 }

@@ -162,6 +162,13 @@ class RegistryStore:
             conn.execute("UPDATE models SET updated_at = now() WHERE name = %s", (row["model_name"],))
         return self.get_version(str(vid)), (self.get_version(str(archived)) if archived else None)
 
+    def update_artifacts(self, version_id, artifacts: dict) -> dict:
+        with self.db.connection() as conn:
+            conn.execute(
+                "UPDATE model_versions SET artifacts = artifacts || %s WHERE id = %s", (Jsonb(artifacts), version_id)
+            )
+        return self.get_version(str(version_id))
+
     def update_metrics(self, version_id, metrics: dict) -> None:
         with self.db.connection() as conn:
             conn.execute(

@@ -31,6 +31,9 @@ DEFAULT_TIMEOUT_S = 60.0
 class TritonUnavailable(Unavailable):
     """The Triton server cannot be reached (down, restarting, wrong address)."""
 
+    def __init__(self, message: str, *, retry_after_seconds: float | None = 5.0):
+        super().__init__(message, retry_after_seconds=retry_after_seconds)
+
 
 class ModelNotReady(FailedPrecondition):
     """The model or version is not loaded (or not known) on the server."""

@@ -148,6 +148,13 @@ class TritonServer:
             *self.extra_args,
         ]
 
+    def launch_spec(self, grpc_port: int, http_port: int, metrics_port: int) -> tuple[list[str], dict[str, str]]:
+        """(command, environment) to run this server detached, e.g. from the local stack."""
+        dist, libs = _pytriton_dirs()
+        backends = self._backend_dir(dist)
+        self.grpc_port, self.http_port, self.metrics_port = grpc_port, http_port, metrics_port
+        return self._command(dist, backends), self._environment(libs)
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

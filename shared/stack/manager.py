@@ -74,6 +74,10 @@ class Stack:
         return self.settings.redis_url or self.state.get("redis_url")
 
     @property
+    def triton_url(self) -> str | None:
+        return self.settings.triton_url or self.state.get("triton_url")
+
+    @property
     def grpc_address(self) -> str:
         return self.state.get("grpc_address") or self.settings.grpc_address
 
@@ -86,6 +90,8 @@ class Stack:
             TERRAFAKE_GRPC_ADDRESS=self.grpc_address,
             PYTHONUNBUFFERED="1",
         )
+        if self.triton_url:
+            env["TERRAFAKE_TRITON_URL"] = self.triton_url
         env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
         return env
 
@@ -126,6 +132,33 @@ class Stack:
         self._save()
         self._wait(lambda: procs.port_open(port), 20, "redis", rd["process"])
         log.info("redis started on port %d", port)
+
+    def _start_triton(self) -> None:
+        from shared.serving import TritonServer
+
+        tr = self.state.setdefault("triton", {})
+        if procs.alive(tr.get("process")):
+            log.info("tritonserver already running on port %s", tr["grpc_port"])
+            return
+        repo = self.settings.triton_repository
+        repo.mkdir(parents=True, exist_ok=True)
+        server = TritonServer(repo, work_dir=self.home / "triton" / "work")
+        ports = [procs.free_port(tr.get("grpc_port")), procs.free_port(), procs.free_port()]
+        cmd, env = server.launch_spec(*ports)
+        tr.update(managed=True, grpc_port=ports[0], process=procs.spawn(cmd, self.logs / "triton.log", env))
+        self.state["triton_url"] = f"127.0.0.1:{ports[0]}"
+        self._save()
+        self._wait(self._triton_ready, 60, "tritonserver", tr["process"])
+        log.info("tritonserver started on port %d (repository %s)", ports[0], repo)
+
+    def _triton_ready(self) -> bool:
+        from shared.serving import TritonClient
+
+        try:
+            with TritonClient(self.triton_url, timeout_s=2) as client:
+                return client.is_server_ready()
+        except Exception:
+            return False
 
     def _ensure_admin_token(self) -> str:
         path = self.settings.admin_token_file
@@ -208,6 +241,11 @@ class Stack:
             self.state["redis_url"] = self.settings.redis_url
         else:
             self._start_redis()
+        if self.settings.triton_url:
+            self.state.pop("triton", None)
+            self.state["triton_url"] = self.settings.triton_url
+        elif self.settings.inference_backend == "triton":
+            self._start_triton()
         self._save()
         applied = migrate(self.database_url)
         if applied:
@@ -225,6 +263,9 @@ class Stack:
             if procs.stop(record):
                 stopped.append(name)
         self.state["processes"] = {}
+        tr = self.state.get("triton", {})
+        if tr.get("managed") and procs.stop(tr.get("process")):
+            stopped.append("triton")
         rd = self.state.get("redis", {})
         if rd.get("managed") and procs.stop(rd.get("process")):
             stopped.append("redis")
@@ -243,6 +284,7 @@ class Stack:
             "grpc_address": self.grpc_address,
             "database_url": self.database_url,
             "redis_url": self.redis_url,
+            "triton_url": self.triton_url,
             "admin_token_file": str(self.settings.admin_token_file),
             "components": {},
         }
@@ -258,6 +300,13 @@ class Stack:
             if rd.get("managed")
             else {"running": None, "managed": False}
         )
+        tr = self.state.get("triton", {})
+        if tr.get("managed"):
+            running = procs.alive(tr.get("process"))
+            comps["triton"] = {"running": running, "managed": True, "port": tr.get("grpc_port"),
+                               "serving": running and self._triton_ready()}  # fmt: skip
+        elif self.triton_url:
+            comps["triton"] = {"running": None, "managed": False}
         for name, record in sorted(self.state.get("processes", {}).items()):
             comps[name] = {"running": procs.alive(record), "managed": True, "pid": record["pid"], "log": record["log"]}
         if "grpc" in comps:

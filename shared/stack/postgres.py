@@ -31,19 +31,26 @@ PG_USER = "terrafake"
 DB_NAME = "terrafake"
 
 
-def _run_as() -> dict:
+def _pg_user() -> pwd.struct_passwd | None:
+    """The system user Postgres runs as when we are root (created on first use)."""
     if os.geteuid() != 0:
-        return {}
+        return None
     try:
-        entry = pwd.getpwnam(PG_USER)
+        return pwd.getpwnam(PG_USER)
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
             check=True,
             capture_output=True,
         )
-        entry = pwd.getpwnam(PG_USER)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        return pwd.getpwnam(PG_USER)
+
+
+def _as_pg_user(args: list[str]) -> list[str]:
+    # runuser, not subprocess's user= argument: that makes Python fork() instead of
+    # vfork(), which runs gRPC's fork handlers and can deadlock a process that
+    # has used gRPC channels (seen in the test process).
+    return ["runuser", "-u", PG_USER, "--", *args] if _pg_user() else args
 
 
 def _traversable_by_others(path: Path) -> bool:
@@ -76,13 +83,13 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{DB_NAME}"
 
     def _run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
-        return subprocess.run(args, check=True, capture_output=True, text=True, **_run_as(), **kw)
+        return subprocess.run(_as_pg_user(args), check=True, capture_output=True, text=True, **kw)
 
     def _own(self, path: Path) -> None:
-        run_as = _run_as()
-        if run_as:
+        user = _pg_user()
+        if user:
             for p in [path, *path.rglob("*")]:
-                os.chown(p, run_as["user"], run_as["group"])
+                os.chown(p, user.pw_uid, user.pw_gid)
 
     def init(self) -> bool:
         """initdb if the data folder is new; returns True if it was created now."""
@@ -98,7 +105,7 @@ class EmbeddedPostgres:
 
     def running(self) -> bool:
         result = subprocess.run(
-            [_bin("pg_ctl"), "status", "-D", str(self.data_dir)], capture_output=True, text=True, **_run_as()
+            _as_pg_user([_bin("pg_ctl"), "status", "-D", str(self.data_dir)]), capture_output=True, text=True
         )
         return result.returncode == 0
 

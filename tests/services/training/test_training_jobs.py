@@ -8,56 +8,12 @@ import pytest
 
 from shared.client import ClientError
 from shared.stack import procs
-from terrafake.generation.v1 import generation_service_pb2 as gen_pb
-from terrafake.ingestion.v1 import dataset_pb2, ingestion_service_pb2 as ing_pb
+from terrafake.ingestion.v1 import dataset_pb2
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as jobs_pb
 from terrafake.training.v1 import evaluation_pb2, model_pb2, training_service_pb2 as pb
 from tests.conftest import wait_for
-from tests.services.ingestion.helpers import finished, list_images, scene_bytes
-
-TINY = {"model": {}, "batch_size": 8, "lr": 1e-3}
-
-
-def _version(client, dataset_id, split=True):
-    spec = dict(train_fraction=0.5, val_fraction=0.25, test_fraction=0.25, seed=1,
-                grouping=dataset_pb2.SPLIT_GROUPING_SCENE)  # fmt: skip
-    req = ing_pb.CreateDatasetVersionRequest(dataset_id=dataset_id, split=spec if split else None)
-    return client.call(client.ingestion.CreateDatasetVersion, req).dataset_version
-
-
-@pytest.fixture(scope="module")
-def real_tiles(stack, admin_token):
-    """Four real scenes cut into 128-px tiles and shrunk to 32 px, labelled real."""
-    from shared.client import connect
-
-    with connect(stack.grpc_address, admin_token) as c:
-        ds = c.create_dataset(f"train-{uuid.uuid4().hex[:8]}")
-        files = [(f"scene-{i}.png", scene_bytes(i)) for i in range(4)]
-        opts = {"dataset_id": ds.id, "tile_size": 128, "resize_to": 32, "labels": {"authenticity": "real"}}
-        finished(c, c.upload(files, opts).job)
-        return ds, _version(c, ds.id)
-
-
-def _train(client, kind, version_id, architecture, steps, **extra):
-    req = pb.StartTrainingRequest(
-        model_kind=kind, architecture=architecture, dataset_version_id=version_id, max_steps=steps,
-        hyperparameters=extra.pop("hyperparameters", TINY), **extra,
-    )  # fmt: skip
-    return client.call(client.training.StartTraining, req).job
-
-
-@pytest.fixture(scope="module")
-def generator(stack, admin_token, real_tiles):
-    from shared.client import connect
-
-    _, version = real_tiles
-    with connect(stack.grpc_address, admin_token) as c:
-        job = _train(c, model_pb2.MODEL_KIND_GENERATOR, version.id, "ddpm-unet-tiny", 30,
-                     model_name=f"gen-{uuid.uuid4().hex[:6]}", checkpoint_interval_steps=10)  # fmt: skip
-        events = list(c.watch_job(job.id))
-        final = events[-1].job
-        assert final.state == job_pb2.JOB_STATE_SUCCEEDED, final.error
-        return final, events
+from tests.services.conftest import make_version as _version, start_training as _train
+from tests.services.ingestion.helpers import finished, list_images
 
 
 def test_generator_training_reports_progress_and_registers_a_version(client, generator, real_tiles):
@@ -75,23 +31,13 @@ def test_generator_training_reports_progress_and_registers_a_version(client, gen
     assert model.version_count == 1 and model.kind == model_pb2.MODEL_KIND_GENERATOR
 
 
-def test_generate_into_dataset_then_train_and_evaluate_a_detector(client, generator, real_tiles):
-    ds, _ = real_tiles
-    version_id = generator[0].result["model_version_id"]
-    req = gen_pb.GenerateToDatasetRequest(
-        dataset_id=ds.id, model_version_id=version_id, count=40, seed=5,
-        sampling=gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDIM, steps=5),
-    )  # fmt: skip
-    job = finished(client, client.call(client.generation.GenerateToDataset, req).job, timeout=300)
-    assert job.result["images_added"] == 40
+def test_generate_into_dataset_then_train_and_evaluate_a_detector(client, mixed_tiles, detector):
+    ds, mixed, gen_job = mixed_tiles
+    assert gen_job.result["images_added"] == 40
     generated = list_images(client, dataset_id=ds.id, label_filter={"authenticity": "generated"})
     assert len(generated) == 40 and all(i.width == 32 and i.format == 1 for i in generated)
     assert {i.labels["sampler"] for i in generated} == {"ddim-5"}
-
-    mixed = _version(client, ds.id)
-    det_job = _train(client, model_pb2.MODEL_KIND_DETECTOR, mixed.id, "detector-small", 40,
-                     hyperparameters={"model": {"input_size": 32}, "batch_size": 16})  # fmt: skip
-    det = finished(client, det_job, timeout=300)
+    det = detector
     det_version = client.call(
         client.training.GetModelVersion, pb.GetModelVersionRequest(model_version_id=det.result["model_version_id"])
     ).model_version

@@ -34,10 +34,14 @@ def test_up_down_restart_keeps_data_and_stops_exactly_what_it_started(monkeypatc
         db = Database(stack.database_url, max_size=1)
         TokenStore(db).create("survivor", "read")
         db.close()
-        records = [stack.process(n) for n in ("grpc", "worker-cpu")] + [stack.state["redis"]["process"]]
+        assert comps["triton"]["serving"]
+        records = [stack.process(n) for n in ("grpc", "worker-cpu")] + [
+            stack.state["redis"]["process"],
+            stack.state["triton"]["process"],
+        ]
     finally:
         stopped = stack.down()
-    assert set(stopped) == {"grpc", "worker-cpu", "redis", "postgres"}
+    assert set(stopped) == {"grpc", "worker-cpu", "redis", "postgres", "triton"}
     assert not any(procs.alive(r) for r in records)
     assert not procs.port_open(stack.state["postgres"]["port"])
 
@@ -55,12 +59,15 @@ def test_up_down_restart_keeps_data_and_stops_exactly_what_it_started(monkeypatc
 
 def test_external_urls_are_used_and_left_running(stack):
     home = make_home("terrafake-external-")
-    ext = Stack(_settings(home, DATABASE_URL=stack.database_url, REDIS_URL=stack.redis_url))
+    ext = Stack(
+        _settings(home, DATABASE_URL=stack.database_url, REDIS_URL=stack.redis_url, TERRAFAKE_TRITON_URL=stack.triton_url)
+    )
     status = ext.up(queues=())
     try:
         assert status["database_url"] == stack.database_url
         assert not status["components"]["postgres"]["managed"]
         assert not status["components"]["redis"]["managed"]
+        assert not status["components"]["triton"]["managed"] and status["triton_url"] == stack.triton_url
         assert not (home / "postgres").exists() and not (home / "redis").exists()
     finally:
         stopped = ext.down()

@@ -1,0 +1,1 @@
+"""DetectionService: is an image real or generated, and where is the evidence."""

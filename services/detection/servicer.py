@@ -1,0 +1,191 @@
+"""DetectionService servicer.
+
+Images of any size are accepted: they are centre-cropped to a square and
+resized to the detector's input size (the verdict reports the original size).
+Heatmaps are Grad-CAM maps from the PyTorch model (an exported graph has no
+gradients), at the detector's input size.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import grpc
+
+from services.context import ServiceContext
+from services.convert import job as job_message
+from services.images import ImageBuffer, decode_rgb, to_model_input
+from shared.errors import InvalidArgument, TerrafakeError
+from shared.inference import LocalBackend, heatmap_png, label_for
+from shared.registry.store import RegistryStore
+from terrafake.detection.v1 import detection_service_pb2 as pb, detection_service_pb2_grpc
+from terrafake.ingestion.v1 import dataset_pb2
+
+MAX_BATCH = 64
+_CODES = {
+    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
+    "RESOURCE_EXHAUSTED": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
+    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
+    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
+}
+
+
+class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.registry = RegistryStore(ctx.db)
+        self.local = ctx.inference if isinstance(ctx.inference, LocalBackend) else LocalBackend()
+
+    def _version(self, options: pb.DetectOptions) -> dict:
+        return self.registry.resolve(options.model_version_id, options.model_name or "detector", "DETECTOR")
+
+    def _verdicts(self, version: dict, images: list, want_heatmap: list[bool]) -> list[pb.Verdict]:
+        size = int(version["config"]["input_size"])
+        inputs = [to_model_input(im, size) for im in images]
+        scores = self.ctx.inference.detect(version, inputs)
+        out = []
+        for image, x, p, heat in zip(images, inputs, scores, want_heatmap):
+            label, threshold, lower, upper = label_for(float(p), version.get("calibration"))
+            v = pb.Verdict(
+                p_generated=float(p), label=pb.DetectionLabel.Value(f"DETECTION_LABEL_{label}"), threshold=threshold,
+                uncertain_lower=lower, uncertain_upper=upper, model_version_id=str(version["id"]),
+                image_width=image.width, image_height=image.height,
+            )  # fmt: skip
+            if heat:
+                h = self.local.grad_cam(version, x)
+                v.heatmap.CopyFrom(pb.Heatmap(png=heatmap_png(h), width=h.shape[1], height=h.shape[0]))
+            out.append(v)
+        return out
+
+    def Detect(self, request_iterator, context):
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("payload") != "header":
+            raise InvalidArgument("the first message of Detect must be its header")
+        header = first.header
+        buf = ImageBuffer(header.image.size_bytes, self.ctx.settings.ingest.max_image_bytes)
+        for msg in request_iterator:
+            if msg.WhichOneof("payload") != "chunk":
+                raise InvalidArgument("Detect takes one header, then chunks")
+            buf.add(msg.chunk.data)
+        image = decode_rgb(buf.bytes(), self.ctx.settings)
+        version = self._version(header.options)
+        return pb.DetectResponse(verdict=self._verdicts(version, [image], [header.options.want_heatmap])[0])
+
+    def DetectStream(self, request_iterator, context):
+        """Reads items on a thread; answers in batches of whatever is complete, so many images share a pass."""
+        items: queue.Queue = queue.Queue(maxsize=256)
+        done = object()
+        limit = self.ctx.settings.ingest.max_image_bytes
+
+        def reader():
+            current = None  # (item_id, options, buffer)
+            try:
+                for msg in request_iterator:
+                    kind = msg.WhichOneof("payload")
+                    if kind == "header":
+                        if current is not None:
+                            items.put((current[0], None, None, InvalidArgument("a header arrived before EndOfImage")))
+                        try:
+                            buf = ImageBuffer(msg.header.image.size_bytes, limit)
+                            current = (msg.header.item_id, msg.header.options, buf)
+                        except TerrafakeError as exc:
+                            items.put((msg.header.item_id, None, None, exc))
+                            current = (msg.header.item_id, None, None)
+                    elif kind == "chunk":
+                        if current is None:
+                            items.put(("", None, None, InvalidArgument("a chunk arrived before any header")))
+                        elif current[2] is not None:
+                            try:
+                                current[2].add(msg.chunk.data)
+                            except TerrafakeError as exc:
+                                items.put((current[0], None, None, exc))
+                                current = (current[0], None, None)
+                    elif kind == "end":
+                        if current is None or msg.end.item_id != current[0]:
+                            items.put((msg.end.item_id, None, None, InvalidArgument("EndOfImage without its header")))
+                        elif current[2] is not None:
+                            items.put((current[0], current[1], current[2], None))
+                        current = None
+            except Exception as exc:  # the client went away
+                items.put(("", None, None, exc))
+            finally:
+                items.put(done)
+
+        threading.Thread(target=reader, name="detect-stream-reader", daemon=True).start()
+        finished = False
+        while not finished and context.is_active():
+            batch = [items.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(items.get_nowait())
+                except queue.Empty:
+                    break
+            if batch[-1] is done or done in batch:
+                finished = True
+                batch = [b for b in batch if b is not done]
+            yield from self._answer(batch)
+
+    def _answer(self, batch):
+        groups: dict[str, list] = {}
+        for item_id, options, buf, error in batch:
+            if error is not None:
+                yield self._error(item_id, error)
+                continue
+            try:
+                image = decode_rgb(buf.bytes(), self.ctx.settings)
+                version = self._version(options)
+            except TerrafakeError as exc:
+                yield self._error(item_id, exc)
+                continue
+            groups.setdefault(str(version["id"]), []).append((item_id, options, image, version))
+        for members in groups.values():
+            version = members[0][3]
+            try:
+                verdicts = self._verdicts(version, [m[2] for m in members], [m[1].want_heatmap for m in members])
+            except TerrafakeError as exc:
+                for m in members:
+                    yield self._error(m[0], exc)
+                continue
+            for m, verdict in zip(members, verdicts):
+                yield pb.DetectStreamResponse(item_id=m[0], verdict=verdict)
+
+    @staticmethod
+    def _error(item_id: str, exc: Exception) -> pb.DetectStreamResponse:
+        if isinstance(exc, TerrafakeError):
+            code = _CODES.get(exc.code, grpc.StatusCode.INTERNAL)
+            message = exc.message
+        else:
+            code, message = grpc.StatusCode.INTERNAL, "internal error"
+        return pb.DetectStreamResponse(item_id=item_id, error=pb.ItemError(code=code.value[0], message=message))
+
+    def EvaluateDetector(self, request, context):
+        version = self.registry.resolve(request.model_version_id, request.model_name or "detector", "DETECTOR")
+        dataset_version = self.ctx.datasets.get_version(request.dataset_version_id)
+        split = dataset_pb2.Split.Name(request.split).removeprefix("SPLIT_")
+        if split == "UNSPECIFIED":
+            split = "TEST" if dataset_version["test_count"] else "UNSPECIFIED"
+        if request.max_images < 0:
+            raise InvalidArgument("max_images must not be negative")
+        robustness = {
+            "jpeg_qualities": list(request.robustness.jpeg_qualities),
+            "resize_factors": list(request.robustness.resize_factors),
+        }
+        for q in robustness["jpeg_qualities"]:
+            if not 1 <= q <= 100:
+                raise InvalidArgument("jpeg_qualities must be between 1 and 100")
+        for f in robustness["resize_factors"]:
+            if not 0 < f <= 1:
+                raise InvalidArgument("resize_factors must be in (0, 1]")
+        params = {
+            "model_version_id": str(version["id"]),
+            "kind": "DETECTOR",
+            "dataset_version_id": str(dataset_version["id"]),
+            "split": split,
+            "max_images": request.max_images,
+            "options": {"robustness": robustness},
+            "device": "auto",
+        }
+        job = self.ctx.submit("evaluation.run", params, idempotency_key=request.idempotency_key)
+        return pb.EvaluateDetectorResponse(job=job_message(job))

@@ -1,0 +1,18 @@
+"""Inference backends for detection and generation: "local" (PyTorch in process) or "triton".
+
+Both take the same inputs (uint8 images, seeds) and give the same outputs
+within float tolerance, so the services do not care which one runs.
+"""
+
+from shared.inference.base import InferenceBackend, heatmap_png, label_for
+from shared.inference.local import LocalBackend
+from shared.inference.triton import TritonBackend
+
+
+def create_backend(settings) -> InferenceBackend:
+    if settings.inference_backend == "local":
+        return LocalBackend()
+    return TritonBackend(settings.triton_url)
+
+
+__all__ = ["InferenceBackend", "LocalBackend", "TritonBackend", "create_backend", "heatmap_png", "label_for"]

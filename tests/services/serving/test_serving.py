@@ -1,0 +1,229 @@
+"""Export -> Triton -> generation and detection services, against the real local Triton server."""
+
+import io
+import uuid
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from PIL import Image
+
+from services.server import Server
+from shared.client import ClientError, connect
+from shared.inference import LocalBackend, TritonBackend
+from shared.registry.store import RegistryStore
+from shared.serving import TritonClient
+from shared.stack.procs import free_port
+from terrafake.common.v1 import common_pb2
+from terrafake.detection.v1 import detection_service_pb2 as det_pb
+from terrafake.generation.v1 import generation_service_pb2 as gen_pb
+from terrafake.training.v1 import model_pb2, training_service_pb2 as tr_pb
+from tests.conftest import wait_for
+from tests.services.conftest import start_training
+from tests.services.ingestion.helpers import finished, list_images, scene_bytes
+
+
+def _export_and_promote(client, version_id):
+    job = client.call(client.training.ExportModel, tr_pb.ExportModelRequest(model_version_id=version_id)).job
+    job = finished(client, job, timeout=300)
+    client.call(client.training.PromoteModel,
+                tr_pb.PromoteModelRequest(model_version_id=version_id, stage=model_pb2.MODEL_STAGE_PRODUCTION))  # fmt: skip
+    return job
+
+
+@pytest.fixture(scope="module")
+def served(session_client, generator, detector, db):
+    c = session_client
+    gen_version = generator[0].result["model_version_id"]
+    det_version = detector.result["model_version_id"]
+    gen_export = _export_and_promote(c, gen_version)
+    det_export = _export_and_promote(c, det_version)
+    registry = RegistryStore(db)
+    return registry.get_version(gen_version), registry.get_version(det_version), gen_export, det_export
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _detect(client, data: bytes, **options):
+    def messages():
+        yield det_pb.DetectRequest(header=det_pb.DetectHeader(
+            image=common_pb2.ImageHeader(filename="x.png", size_bytes=len(data)), options=options))  # fmt: skip
+        for i in range(0, len(data), 65536):
+            yield det_pb.DetectRequest(chunk=common_pb2.ImageChunk(data=data[i : i + 65536]))
+
+    try:
+        return client.detection.Detect(messages(), metadata=client.metadata, timeout=60).verdict
+    except grpc.RpcError as err:
+        raise ClientError(err.code(), err.details()) from None
+
+
+def _generate(client, **fields):
+    images, header = [], None
+    try:
+        for msg in client.generation.Generate(gen_pb.GenerateRequest(**fields), metadata=client.metadata, timeout=120):
+            if msg.HasField("header"):
+                header = msg.header
+                images.append([header, b""])
+            else:
+                images[-1][1] += msg.chunk.data
+    except grpc.RpcError as err:
+        raise ClientError(err.code(), err.details()) from None
+    return [(h, Image.open(io.BytesIO(b)).convert("RGB")) for h, b in images]
+
+
+def test_export_records_parity_and_promote_loads_into_triton(served, stack):
+    gen, det, gen_export, det_export = served
+    for version, job in ((gen, gen_export), (det, det_export)):
+        assert job.result["parity_passed"] is True
+        assert version["artifacts"]["parity_max_abs_diff"] < 1e-4
+        assert version["stage"] == "PRODUCTION"
+    with TritonClient(stack.triton_url) as triton:
+        assert triton.is_model_ready(det["artifacts"]["triton_model"], det["artifacts"]["triton_version"])
+        assert triton.is_model_ready(gen["artifacts"]["triton_sampler_model"], gen["artifacts"]["triton_version"])
+    with grpc.insecure_channel(stack.grpc_address) as ch:
+        health = health_pb2_grpc.HealthStub(ch)
+
+        def serving():
+            try:
+                req = health_pb2.HealthCheckRequest(service=f"terrafake.model.{det['model_name']}")
+                return health.Check(req, timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.RpcError:
+                return False
+
+        wait_for(serving, timeout=20, what="per-model health")
+
+
+def test_generation_is_deterministic_and_matches_the_local_backend(client, served):
+    gen = served[0]
+    sampling = gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDIM, steps=10)
+    first = _generate(client, model_name=gen["model_name"], count=3, seed=11, sampling=sampling)
+    again = _generate(client, model_name=gen["model_name"], count=3, seed=11, sampling=sampling)
+    other = _generate(client, model_name=gen["model_name"], count=1, seed=12, sampling=sampling)
+    assert [h.index for h, _ in first] == [0, 1, 2] and [h.seed for h, _ in first] == [11, 12, 13]
+    assert all(im.size == (32, 32) for _, im in first)
+    for (_, a), (_, b) in zip(first, again):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    # Image i depends on seed + i only.
+    assert np.abs(np.asarray(other[0][1], int) - np.asarray(first[1][1], int)).max() <= 1
+    local = list(LocalBackend().generate(gen, 3, seed=11, sampler="ddim", steps=10, eta=0.0, guidance_scale=1.0,
+                                         class_label=None, chunk=3))  # fmt: skip
+    for (_, served_image), local_image in zip(first, local):
+        diff = np.abs(np.asarray(served_image, int) - np.asarray(local_image, int))
+        assert diff.max() <= 2, "Triton (ONNX) and local (PyTorch) differ beyond rounding"
+
+
+def test_detection_on_real_and_generated_tiles(client, served, mixed_tiles):
+    det = served[1]
+    ds, _, _ = mixed_tiles
+    real = list_images(client, dataset_id=ds.id, label_filter={"authenticity": "real"})[:6]
+    fake = list_images(client, dataset_id=ds.id, label_filter={"authenticity": "generated"})[:6]
+    verdicts = {}
+    for info in real + fake:
+        _, data = client.get_image(info.id)
+        verdicts[info.id] = _detect(client, data, model_name=det["model_name"], want_heatmap=True)
+    for v in verdicts.values():
+        assert 0 <= v.p_generated <= 1 and v.model_version_id == str(det["id"])
+        assert v.label in (det_pb.DETECTION_LABEL_REAL, det_pb.DETECTION_LABEL_GENERATED, det_pb.DETECTION_LABEL_UNCERTAIN)
+        assert v.uncertain_lower <= v.threshold <= v.uncertain_upper
+        heat = Image.open(io.BytesIO(v.heatmap.png))
+        assert heat.size == (32, 32) == (v.heatmap.width, v.heatmap.height)
+    # Same inputs, both backends: the same scores within float tolerance.
+    images = [np.asarray(Image.open(io.BytesIO(client.get_image(i.id)[1])).convert("RGB")) for i in real + fake]
+    local = LocalBackend().detect(det, images)
+    served_scores = np.array([verdicts[i.id].p_generated for i in real + fake])
+    assert np.allclose(local, served_scores, atol=1e-4)
+    # Bigger images are resized to the detector's input and keep their own size in the verdict.
+    big = _detect(client, scene_bytes(0), model_name=det["model_name"])
+    assert (big.image_width, big.image_height) in ((934, 723), (934, 724))
+
+
+def test_detect_stream_many_images_with_a_bad_one(client, served, mixed_tiles):
+    det = served[1]
+    ds, _, _ = mixed_tiles
+    infos = list_images(client, dataset_id=ds.id)[:40]
+    payloads = [(f"item-{n}", client.get_image(i.id)[1]) for n, i in enumerate(infos)]
+    payloads.insert(7, ("broken", b"not an image at all"))
+
+    def messages():
+        for item_id, data in payloads:
+            yield det_pb.DetectStreamRequest(header=det_pb.DetectItemHeader(
+                item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(data)),
+                options=det_pb.DetectOptions(model_name=det["model_name"])))  # fmt: skip
+            yield det_pb.DetectStreamRequest(chunk=common_pb2.ImageChunk(data=data))
+            yield det_pb.DetectStreamRequest(end=det_pb.EndOfImage(item_id=item_id))
+
+    answers = list(client.detection.DetectStream(messages(), metadata=client.metadata, timeout=120))
+    assert sorted(a.item_id for a in answers) == sorted(i for i, _ in payloads)
+    bad = next(a for a in answers if a.item_id == "broken")
+    assert bad.WhichOneof("result") == "error" and bad.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert all(a.WhichOneof("result") == "verdict" for a in answers if a.item_id != "broken")
+
+
+def test_bad_inputs_get_clear_statuses(client, served):
+    det = served[1]
+    with pytest.raises(ClientError) as err:
+        _detect(client, b"GIF89a broken", model_name=det["model_name"])
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(ClientError) as err:
+        _detect(client, scene_bytes(0), model_name="no-such-detector")
+    assert err.value.code == grpc.StatusCode.FAILED_PRECONDITION and "no PRODUCTION version" in err.value.message
+    with pytest.raises(ClientError) as err:
+        _generate(client, model_name=served[0]["model_name"], count=10_000)
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(ClientError) as err:
+        _generate(client, model_name=served[0]["model_name"], count=1,
+                  sampling=gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDPM, steps=10))  # fmt: skip
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT and "DDIM" in err.value.message
+
+
+def test_triton_down_is_unavailable_with_a_retry_hint(settings, served, admin_token):
+    dead = settings.with_overrides(triton_url=f"127.0.0.1:{free_port()}", grpc_port=free_port())
+    server = Server(dead, ["detection"], supervise=False)
+    server.start()
+    try:
+        with connect(f"127.0.0.1:{server.port}", admin_token) as c:
+            with pytest.raises(ClientError) as err:
+                _detect(c, scene_bytes(1), model_name=served[1]["model_name"])
+        assert err.value.code == grpc.StatusCode.UNAVAILABLE
+        assert "retry" in err.value.message.lower()
+    finally:
+        server.stop(0)
+
+
+def test_colorize_keeps_resolution(client, session_client):
+    from shared.assets import PHOTOS
+
+    ds = client.create_dataset(f"photos-{uuid.uuid4().hex[:6]}")
+    photos = [(p.name, p.read_bytes()) for p in sorted(PHOTOS.glob("*.png"))]
+    finished(client, client.upload(photos, {"dataset_id": ds.id, "tile_size": 128, "resize_to": 64}).job)
+    version = client.call(client.ingestion.CreateDatasetVersion, __import__(
+        "terrafake.ingestion.v1.ingestion_service_pb2", fromlist=["x"]).CreateDatasetVersionRequest(
+        dataset_id=ds.id, split={"train_fraction": 1.0, "grouping": 1})).dataset_version  # fmt: skip
+    job = start_training(client, model_pb2.MODEL_KIND_COLORIZER, version.id, "colorizer-unet", 6,
+                         model_name=f"col-{uuid.uuid4().hex[:6]}",
+                         hyperparameters={"model": {"image_size": 64, "base_channels": 16}, "batch_size": 4})  # fmt: skip
+    job = finished(client, job, timeout=300)
+    vid = job.result["model_version_id"]
+    gray = Image.open(PHOTOS / "chelsea.png").convert("L").resize((150, 100))
+    data = _png(gray)
+
+    def messages():
+        yield gen_pb.ColorizeRequest(header=gen_pb.ColorizeHeader(
+            image=common_pb2.ImageHeader(size_bytes=len(data)), model_version_id=vid))  # fmt: skip
+        yield gen_pb.ColorizeRequest(chunk=common_pb2.ImageChunk(data=data))
+
+    parts = list(client.generation.Colorize(messages(), metadata=client.metadata, timeout=120))
+    header = parts[0].header
+    out = Image.open(io.BytesIO(b"".join(p.chunk.data for p in parts[1:])))
+    assert out.mode == "RGB" and out.size == (150, 100) == (header.width, header.height)
+    # The colour is recombined with the input's own lightness.
+    from shared.models.colorizer.lab import srgb_to_lab_np
+
+    lightness = srgb_to_lab_np(np.asarray(out, np.float64) / 255)[..., 0]
+    gray_l = srgb_to_lab_np(np.repeat(np.asarray(gray, np.float64)[..., None] / 255, 3, axis=2))[..., 0]
+    assert np.abs(lightness - gray_l).mean() < 1.0
