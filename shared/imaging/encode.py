@@ -13,8 +13,10 @@ import io
 
 from PIL import Image
 
-# zlib level 6 is the usual size/speed balance; it must never vary per call.
-_COMPRESS_LEVEL = 6
+# zlib level 1: encoding is most of an ingest job's per-tile CPU time, and level 1
+# is about 4x faster than 6 for files ~12% larger (bench/RESULTS.md). It must
+# never vary: the sha256 of these bytes is the image id used for deduplication.
+_COMPRESS_LEVEL = 1
 _KEPT_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
 
 
