@@ -313,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start the local stack and run the end-to-end demo")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack running afterwards")
+    demo.add_argument("--preset", choices=["cpu", "gpu", "smoke"], default="cpu",
+                      help="cpu: under 15 min on 2 cores (default); gpu: larger models for a CUDA node; "
+                           "smoke: the smallest end-to-end run")
     demo.set_defaults(func=cmd_demo)
     return parser
 

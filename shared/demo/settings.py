@@ -1,0 +1,54 @@
+"""Demo settings: the CPU defaults (under 15 minutes on 2 cores) and a larger GPU preset."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    tile_size: int = 64  # cut from each 256-px map tile
+    image_size: int = 32  # what the models see
+    generator: str = "ddpm-unet-tiny"
+    generator_steps: int = 2500
+    generator_batch: int = 16
+    generator_lr: float = 5e-4
+    fakes: int = 800
+    sampler_steps: int = 20
+    detector: str = "detector-small"
+    detector_steps: int = 600
+    detector_batch: int = 64
+    colorizer_size: int = 64
+    colorizer_steps: int = 300
+    colorizer_batch: int = 8
+    colorizer_width: int = 32
+    seed: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+CPU = DemoSettings()
+
+# For a CUDA GPU node (documented in the README; not run on the CPU machines).
+GPU = replace(
+    CPU,
+    image_size=64,
+    tile_size=128,
+    generator="ddpm-unet-small",
+    generator_steps=40_000,
+    generator_batch=64,
+    generator_lr=2e-4,
+    fakes=4000,
+    sampler_steps=50,
+    detector="detector-resnet18",
+    detector_steps=5000,
+    colorizer_size=128,
+    colorizer_steps=5000,
+    colorizer_width=64,
+)
+
+# The smallest end-to-end run, for tests of the demo command itself.
+SMOKE = replace(CPU, generator_steps=30, fakes=80, sampler_steps=5, detector_steps=30, colorizer_steps=4)
+
+PRESETS = {"cpu": CPU, "gpu": GPU, "smoke": SMOKE}
