@@ -239,6 +239,50 @@ def cmd_ingest(args, settings) -> int:
         return code
 
 
+# --- models, generation, detection ------------------------------------------------------------
+
+
+def _with_client(fn):
+    def run(args, settings) -> int:
+        with _client(args, settings) as client:
+            return fn(args, client)
+
+    return run
+
+
+def _watched(start, after=None):
+    """A command that starts a job, then (unless --no-watch) follows it and prints what it made."""
+
+    def run(args, settings) -> int:
+        with _client(args, settings) as client:
+            job = start(args, client)
+            if not getattr(args, "watch", True):
+                output.emit_json(job) if args.json else print(output.job_summary(job))
+                return EXIT_OK
+            if not args.json:
+                print(f"started job {job.id}", file=sys.stderr)
+            code = watch(client, job.id, as_json=args.json)
+            if code == EXIT_OK and after is not None:
+                after(client, client.get_job(job.id), args)
+            return code
+
+    return run
+
+
+def _cmd_models(args, settings) -> int:
+    from shared.cli import models
+
+    if args.action == "export":
+        return _watched(models.cmd_models)(args, settings)
+    return _with_client(models.cmd_models)(args, settings)
+
+
+def _after_evaluation(client, job, args) -> None:
+    from shared.cli import models
+
+    models.print_evaluation(client, job.result["evaluation_id"], args.json)
+
+
 # --- demo -----------------------------------------------------------------------------------
 
 
@@ -310,6 +354,16 @@ def build_parser() -> argparse.ArgumentParser:
     from shared.cli import data
 
     data.add_parsers(sub, cmd_datasets, cmd_ingest)
+    from shared.cli import models
+
+    models.add_parsers(sub, {
+        "train": _watched(models.start_training),
+        "models": _cmd_models,
+        "evaluate": _watched(models.start_evaluation, _after_evaluation),
+        "generate": _with_client(models.cmd_generate),
+        "detect": _with_client(models.cmd_detect),
+        "colorize": _with_client(models.cmd_colorize),
+    })  # fmt: skip
 
     demo = sub.add_parser("demo", help="start the local stack and run the end-to-end demo")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack running afterwards")
@@ -318,6 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "smoke: the smallest end-to-end run")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def main_error(err: ClientError) -> int:
+    code = EXIT_UNREACHABLE if err.code == grpc.StatusCode.UNAVAILABLE else EXIT_FAILED
+    hint = ""
+    if code == EXIT_UNREACHABLE:
+        hint = "\nis the stack running? start it with `terrafake stack up`, or pass --address"
+    rid = f" (request id {err.request_id})" if err.request_id else ""
+    print(f"error: {err.code.name}: {err.message}{rid}{hint}", file=sys.stderr)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,13 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         return args.func(args, settings)
     except ClientError as err:
-        code = EXIT_UNREACHABLE if err.code == grpc.StatusCode.UNAVAILABLE else EXIT_FAILED
-        hint = ""
-        if code == EXIT_UNREACHABLE:
-            hint = "\nis the stack running? start it with `terrafake stack up`, or pass --address"
-        rid = f" (request id {err.request_id})" if err.request_id else ""
-        print(f"error: {err.code.name}: {err.message}{rid}{hint}", file=sys.stderr)
-        return code
+        return main_error(err)
+    except grpc.RpcError as err:  # from a streaming call iterated outside Client.call
+        from shared.client.client import _wrap
+
+        return main_error(_wrap(err))
     except CliError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code

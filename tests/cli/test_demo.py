@@ -1,0 +1,54 @@
+"""`terrafake demo` as a user runs it: its own stack, every stage, and the report it writes."""
+
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+from shared.stack.procs import free_port
+from tests.conftest import make_home
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.imgs, self.svgs = set(), [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "img":
+            self.imgs.append(attrs.get("src", ""))
+        if tag == "svg":
+            self.svgs += 1
+
+
+def test_smoke_demo_end_to_end(tmp_path):
+    home = make_home("terrafake-demo-")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TERRAFAKE_TRITON_URL")}
+    env.update(TERRAFAKE_HOME=str(home), TERRAFAKE_GRPC_ADDRESS=f"127.0.0.1:{free_port()}")
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", "demo", "--preset", "smoke"],
+        capture_output=True, text=True, env=env, timeout=900,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for stage in (
+        "ingest real tiles through the XYZ path", "train the DDPM generator", "generate fakes into the dataset",
+        "train the detector", "evaluate on held-out scenes", "train and evaluate the colorizer",
+        "serve through Triton", "write the report",
+    ):  # fmt: skip
+        assert f"== {stage}" in out.stdout and stage in out.stdout.split("stage timings:")[1]
+    assert "100.0%  SUCCEEDED" in out.stderr  # progress bars were shown
+    report = re.search(r"report: (\S+)", out.stdout).group(1)
+    html = open(report, encoding="utf-8").read()
+    page = _Collect()
+    page.feed(html)
+    assert page.svgs >= 3  # loss curves, ROC, timings
+    assert len(page.imgs) >= 20 and all(src.startswith("data:image/png;base64,") for src in page.imgs)
+    assert "USDA" in html  # imagery attribution is shown
+    # The stack it started is stopped again.
+    status = subprocess.run([sys.executable, "-m", "shared.cli.main", "stack", "status"], capture_output=True,
+                            text=True, env=env, timeout=60)  # fmt: skip
+    assert "running" not in status.stdout.replace("not running", "")
