@@ -101,6 +101,10 @@ class Settings:
     # Where detection and generation run: "triton" (the exported models in
     # Triton) or "local" (PyTorch in the service process).
     inference_backend: str = "triton"
+    # How export jobs write Triton models: the python backend on CPU (the local
+    # stack's tritonserver has only that one), onnxruntime on GPU in compose.
+    triton_backend: str = "python"
+    triton_instance_kind: str = "KIND_CPU"
 
     @property
     def grpc_address(self) -> str:
@@ -183,6 +187,8 @@ class Settings:
             ingest_allow_private_networks=_bool(env.get("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS", "true")),
             triton_url=env.get("TERRAFAKE_TRITON_URL") or None,
             inference_backend=_backend(env.get("TERRAFAKE_INFERENCE_BACKEND", "triton")),
+            triton_backend=env.get("TERRAFAKE_TRITON_BACKEND", "python"),
+            triton_instance_kind=env.get("TERRAFAKE_TRITON_INSTANCE_KIND", "KIND_CPU"),
         )
 
     def with_overrides(self, **changes) -> "Settings":

@@ -33,9 +33,9 @@ def export_version(ctx: JobContext) -> dict:
     name, number = p["triton_model_name"], p["triton_model_version"]
     is_generator = version["kind"] == "GENERATOR"
     write_model(
-        repo, name, out, version=number, backend="python", max_batch_size=p["max_batch_size"],
+        repo, name, out, version=number, backend=ctx.settings.triton_backend, max_batch_size=p["max_batch_size"],
         preferred_batch_sizes=[b for b in (4, 8, 16, 32, 64) if b <= p["max_batch_size"]] or [p["max_batch_size"]],
-        instance_kind="KIND_CPU", overwrite=True,
+        instance_kind=ctx.settings.triton_instance_kind, overwrite=True,
     )  # fmt: skip
     artifacts = {
         "export_dir": str(out),
@@ -45,7 +45,8 @@ def export_version(ctx: JobContext) -> dict:
         "triton_version": number,
     }
     if is_generator and fmt == "onnx" and not int(version["config"].get("num_classes", 0) or 0):
-        write_sampler_model(repo, f"{name}-sampler", out, version=number, overwrite=True)
+        write_sampler_model(repo, f"{name}-sampler", out, version=number, overwrite=True,
+                            instance_kind=ctx.settings.triton_instance_kind)
         artifacts["triton_sampler_model"] = f"{name}-sampler"
     ctx.progress(2, 3, f"written to the Triton repository as {name}/{number}")
     version = registry.update_artifacts(version["id"], artifacts)
