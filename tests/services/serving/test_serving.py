@@ -227,3 +227,21 @@ def test_colorize_keeps_resolution(client, session_client):
     lightness = srgb_to_lab_np(np.asarray(out, np.float64) / 255)[..., 0]
     gray_l = srgb_to_lab_np(np.repeat(np.asarray(gray, np.float64)[..., None] / 255, 3, axis=2))[..., 0]
     assert np.abs(lightness - gray_l).mean() < 1.0
+
+
+def test_evaluate_detector_through_the_detection_service(client, served, mixed_tiles):
+    det = served[1]
+    _, mixed, _ = mixed_tiles
+    req = det_pb.EvaluateDetectorRequest(
+        model_name=det["model_name"], dataset_version_id=mixed.id,
+        robustness={"jpeg_qualities": [80], "resize_factors": [0.5]},
+    )  # fmt: skip
+    job = finished(client, client.call(client.detection.EvaluateDetector, req).job, timeout=300)
+    ev = client.call(client.training.GetEvaluation, tr_pb.GetEvaluationRequest(evaluation_id=job.result["evaluation_id"]))
+    report = ev.evaluation.detector
+    assert ev.evaluation.model_version_id == str(det["id"])
+    assert [(r.perturbation, r.parameter) for r in report.robustness] == [(1, 80.0), (2, 0.5)]
+    with pytest.raises(ClientError) as err:
+        client.call(client.detection.EvaluateDetector, det_pb.EvaluateDetectorRequest(
+            model_name=det["model_name"], dataset_version_id=mixed.id, robustness={"jpeg_qualities": [0]}))  # fmt: skip
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
