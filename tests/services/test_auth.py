@@ -10,7 +10,6 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from services import access
 from services.server import service_descriptors
 from shared.client import ClientError, connect
-from terrafake.detection.v1 import detection_service_pb2 as det_pb, detection_service_pb2_grpc as det_grpc
 
 
 def _code(fn):
@@ -90,14 +89,31 @@ def test_every_rpc_has_a_role_and_deletes_need_admin():
     assert access.required_role(table, "/unknown.Service/Method") == "admin"
 
 
-def test_unimplemented_rpcs_answer_unimplemented_after_auth(stack, admin_token):
-    with grpc.insecure_channel(stack.grpc_address) as ch:
-        stub = det_grpc.DetectionServiceStub(ch)
-        request = det_pb.EvaluateDetectorRequest()
-        with pytest.raises(grpc.RpcError) as err:
-            stub.EvaluateDetector(request, timeout=5)
-        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        with pytest.raises(grpc.RpcError) as err:
-            stub.EvaluateDetector(request, metadata=[("authorization", f"Bearer {admin_token}")], timeout=5)
-        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert "EvaluateDetector" in err.value.details()
+def test_unimplemented_rpcs_answer_unimplemented_after_auth(tokens, admin_token):
+    """A servicer method without a body (the generated base) is UNIMPLEMENTED, but only after auth."""
+    from concurrent import futures
+
+    from services.interceptors import ServerInterceptor
+    from services.server import service_descriptors
+    from terrafake.jobs.v1 import jobs_service_pb2 as jobs_pb, jobs_service_pb2_grpc as jobs_grpc
+
+    server = grpc.server(
+        futures.ThreadPoolExecutor(2),
+        interceptors=[ServerInterceptor(tokens, access.build_table(service_descriptors(["jobs"])))],
+    )
+    jobs_grpc.add_JobServiceServicer_to_server(jobs_grpc.JobServiceServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            stub = jobs_grpc.JobServiceStub(ch)
+            with pytest.raises(grpc.RpcError) as err:
+                stub.GetJob(jobs_pb.GetJobRequest(job_id="x"), timeout=5)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            with pytest.raises(grpc.RpcError) as err:
+                stub.GetJob(jobs_pb.GetJobRequest(job_id="x"), metadata=[("authorization", f"Bearer {admin_token}")],
+                            timeout=5)  # fmt: skip
+            assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+            assert "GetJob" in err.value.details()
+    finally:
+        server.stop(0)
