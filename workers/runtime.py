@@ -63,8 +63,9 @@ class JobContext:
         self._cancel = threading.Event()
         self._lost = threading.Event()
         self._started = time.monotonic()
-        self._last_report = 0.0
         self._pending: tuple[Progress, dict] | None = None
+        self._pending_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
     @property
     def work_dir(self) -> Path:
@@ -87,30 +88,44 @@ class JobContext:
     def progress(
         self, step: int, total: int, message: str = "", metrics: dict[str, float] | None = None, *, force=False
     ) -> None:
-        """Report progress; writes are throttled, the last one is always kept."""
+        """Report progress. With a minimum interval set, the job's thread only records the
+        latest value and the reporter thread writes it (so a training step never waits on
+        the database); the last step, and `force`, are written at once."""
         elapsed = time.monotonic() - self._started
         fraction = step / total if total else 0.0
         eta = elapsed / fraction * (1 - fraction) if fraction > 0 else -1.0
         metrics = dict(metrics or {})
         self.metrics.update(metrics)
         prog = Progress(fraction=fraction, step=step, total=total, eta=eta, message=message)
-        now = time.monotonic()
-        if not force and now - self._last_report < self.settings.progress_min_interval_seconds and step < total:
-            self._pending = (prog, metrics if not self._pending else {**self._pending[1], **metrics})
-            return
-        if self._pending:
-            metrics = {**self._pending[1], **metrics}
-        self._pending = None
-        self._last_report = now
-        if self.store.report_progress(self.job_id, self.attempt, prog, metrics):
-            self._cancel.set()
+        with self._pending_lock:
+            merged = {**self._pending[1], **metrics} if self._pending else metrics
+            self._pending = (prog, merged)
+        if force or step >= total or self.settings.progress_min_interval_seconds <= 0:
+            self.flush()
         self.check_cancelled()
 
     def flush(self) -> None:
-        if self._pending:
-            prog, metrics = self._pending
-            self._pending = None
-            self.store.report_progress(self.job_id, self.attempt, prog, metrics)
+        """Write the latest recorded progress now (one writer at a time keeps events in order)."""
+        with self._write_lock:
+            with self._pending_lock:
+                pending, self._pending = self._pending, None
+            if pending is not None and self.store.report_progress(self.job_id, self.attempt, *pending):
+                self._cancel.set()
+
+
+def _report_progress(ctx: JobContext, stop: threading.Event) -> None:
+    interval = ctx.settings.progress_min_interval_seconds
+    if interval <= 0:
+        return  # every report is written by the job's own thread
+    while not stop.wait(interval):
+        try:
+            ctx.flush()
+        except LeaseLost:
+            ctx._lost.set()
+            ctx._cancel.set()
+            return
+        except Exception as exc:  # a database blip: the next tick writes the newer value
+            log.warning("progress for job %s not written: %s", ctx.job_id, exc)
 
 
 def _heartbeat(ctx: JobContext, stop: threading.Event, lease: float) -> None:
@@ -138,6 +153,8 @@ def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(ctx, stop, lease), name=f"heartbeat-{job_id}", daemon=True)
     beat.start()
+    reporter = threading.Thread(target=_report_progress, args=(ctx, stop), name=f"progress-{job_id}", daemon=True)
+    reporter.start()
     log.info("job %s (%s) attempt %d started", job_id, job["kind"], ctx.attempt)
     try:
         result = handler(ctx) or {}
@@ -162,6 +179,7 @@ def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
     finally:
         stop.set()
         beat.join(timeout=5)
+        reporter.join(timeout=5)
 
 
 def job_task(kind: str):
