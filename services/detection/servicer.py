@@ -129,13 +129,17 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
 
     def _answer(self, batch):
         groups: dict[str, list] = {}
+        versions: dict[tuple[str, str], dict] = {}  # one registry lookup per model per batch
         for item_id, options, buf, error in batch:
             if error is not None:
                 yield self._error(item_id, error)
                 continue
             try:
                 image = decode_rgb(buf.bytes(), self.ctx.settings)
-                version = self._version(options)
+                key = (options.model_version_id, options.model_name)
+                if key not in versions:
+                    versions[key] = self._version(options)
+                version = versions[key]
             except TerrafakeError as exc:
                 yield self._error(item_id, exc)
                 continue

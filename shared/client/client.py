@@ -20,7 +20,9 @@ from terrafake.detection.v1 import detection_service_pb2_grpc as detection_grpc
 from terrafake.generation.v1 import generation_service_pb2_grpc as generation_grpc
 from terrafake.ingestion.v1 import ingestion_service_pb2 as ingestion_pb, ingestion_service_pb2_grpc as ingestion_grpc
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as jobs_pb, jobs_service_pb2_grpc as jobs_grpc
-from terrafake.training.v1 import training_service_pb2_grpc as training_grpc
+from terrafake.training.v1 import model_pb2, training_service_pb2 as training_pb, training_service_pb2_grpc as training_grpc
+from terrafake.detection.v1 import detection_service_pb2 as detection_pb
+from terrafake.generation.v1 import generation_service_pb2 as generation_pb
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -195,6 +197,99 @@ class Client:
         except grpc.RpcError as err:
             raise _wrap(err) from None
         return info, b"".join(parts)
+
+    # --- training and the registry -------------------------------------------------------
+
+    def start_training(self, **fields) -> job_pb2.Job:
+        """StartTraining(model_kind=..., dataset_version_id=..., max_steps=..., ...) -> the queued job."""
+        req = training_pb.StartTrainingRequest(**fields)
+        return self.call(self.training.StartTraining, req, retry=bool(req.idempotency_key)).job
+
+    def get_model_version(self, model_version_id: str) -> model_pb2.ModelVersion:
+        req = training_pb.GetModelVersionRequest(model_version_id=model_version_id)
+        return self.call(self.training.GetModelVersion, req).model_version
+
+    def promote(self, model_version_id: str, stage: str = "production") -> training_pb.PromoteModelResponse:
+        stage_value = model_pb2.ModelStage.Value("MODEL_STAGE_" + stage.upper())
+        req = training_pb.PromoteModelRequest(model_version_id=model_version_id, stage=stage_value)
+        return self.call(self.training.PromoteModel, req, retry=False)
+
+    def export_model(self, model_version_id: str, **fields) -> job_pb2.Job:
+        req = training_pb.ExportModelRequest(model_version_id=model_version_id, **fields)
+        return self.call(self.training.ExportModel, req, retry=bool(req.idempotency_key)).job
+
+    def start_evaluation(self, **fields) -> job_pb2.Job:
+        req = training_pb.StartEvaluationRequest(**fields)
+        return self.call(self.training.StartEvaluation, req, retry=bool(req.idempotency_key)).job
+
+    def get_evaluation(self, evaluation_id: str):
+        req = training_pb.GetEvaluationRequest(evaluation_id=evaluation_id)
+        return self.call(self.training.GetEvaluation, req).evaluation
+
+    # --- generation and detection ----------------------------------------------------------
+
+    def generate(self, **fields) -> Iterator[tuple[generation_pb.GeneratedImageHeader, bytes]]:
+        """Yields (header, encoded image) as each image arrives."""
+        header, parts = None, []
+        try:
+            for msg in self.generation.Generate(generation_pb.GenerateRequest(**fields), metadata=self.metadata):
+                if msg.HasField("header"):
+                    if header is not None:
+                        yield header, b"".join(parts)
+                    header, parts = msg.header, []
+                else:
+                    parts.append(msg.chunk.data)
+        except grpc.RpcError as err:
+            raise _wrap(err) from None
+        if header is not None:
+            yield header, b"".join(parts)
+
+    def detect(self, data: bytes, *, model_name: str = "", model_version_id: str = "", want_heatmap: bool = False):
+        """The Verdict for one encoded image."""
+        options = detection_pb.DetectOptions(model_name=model_name, model_version_id=model_version_id,
+                                             want_heatmap=want_heatmap)  # fmt: skip
+
+        def messages():
+            yield detection_pb.DetectRequest(header=detection_pb.DetectHeader(
+                image=common_pb2.ImageHeader(size_bytes=len(data)), options=options))  # fmt: skip
+            for start in range(0, len(data), CHUNK_BYTES):
+                yield detection_pb.DetectRequest(chunk=common_pb2.ImageChunk(data=data[start : start + CHUNK_BYTES]))
+
+        return self.call(self.detection.Detect, messages(), retry=False).verdict
+
+    def detect_stream(self, items, *, model_name: str = "", model_version_id: str = ""):
+        """items: iterable of (item_id, encoded bytes). Yields DetectStreamResponse (verdict or per-item error)."""
+        options = detection_pb.DetectOptions(model_name=model_name, model_version_id=model_version_id)
+
+        def messages():
+            for item_id, data in items:
+                yield detection_pb.DetectStreamRequest(header=detection_pb.DetectItemHeader(
+                    item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(data)), options=options))  # fmt: skip
+                for start in range(0, len(data), CHUNK_BYTES):
+                    yield detection_pb.DetectStreamRequest(
+                        chunk=common_pb2.ImageChunk(data=data[start : start + CHUNK_BYTES]))  # fmt: skip
+                yield detection_pb.DetectStreamRequest(end=detection_pb.EndOfImage(item_id=item_id))
+
+        try:
+            yield from self.detection.DetectStream(messages(), metadata=self.metadata)
+        except grpc.RpcError as err:
+            raise _wrap(err) from None
+
+    def colorize(self, data: bytes, *, model_name: str = "", model_version_id: str = "") -> bytes:
+        """A colour version of an encoded grayscale image, at its resolution (PNG bytes)."""
+
+        def messages():
+            yield generation_pb.ColorizeRequest(header=generation_pb.ColorizeHeader(
+                image=common_pb2.ImageHeader(size_bytes=len(data)), model_name=model_name,
+                model_version_id=model_version_id))  # fmt: skip
+            for start in range(0, len(data), CHUNK_BYTES):
+                yield generation_pb.ColorizeRequest(chunk=common_pb2.ImageChunk(data=data[start : start + CHUNK_BYTES]))
+
+        try:
+            parts = list(self.generation.Colorize(messages(), metadata=self.metadata, timeout=600))
+        except grpc.RpcError as err:
+            raise _wrap(err) from None
+        return b"".join(p.chunk.data for p in parts if p.HasField("chunk"))
 
     def wait_job(self, job_id: str, timeout: float | None = None) -> job_pb2.Job:
         deadline = None if timeout is None else time.monotonic() + timeout
