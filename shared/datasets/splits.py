@@ -5,6 +5,11 @@ are ordered by sha256(seed, key) and cut by the fractions of the group count,
 so related images (tiles of one scene, one photo, one map cell) always land
 in the same split, and the same spec over the same images gives the same
 answer on any machine.
+
+Groups are stratified by the `authenticity` label (real / generated) when
+images carry it: each stratum is cut by the fractions on its own, so ten
+real scenes among hundreds of generated images still split 6/2/2 instead of
+landing wherever their hashes fall.
 """
 
 from __future__ import annotations
@@ -75,15 +80,22 @@ def group_key(spec: SplitSpec, image: dict) -> str:
     return f"label:{value}" if value is not None else image["id"]
 
 
-def assign(spec: SplitSpec, keys: set[str]) -> dict[str, str]:
-    """group key -> "TRAIN" | "VAL" | "TEST"."""
-    ordered = sorted(keys, key=lambda k: hashlib.sha256(f"{spec.seed}\x00{k}".encode()).hexdigest())
-    n = len(ordered)
-    n_train = round(spec.train * n)
-    n_val = round(spec.val * n)
-    if n_train + n_val > n:
-        n_val = n - n_train
+STRATUM_LABEL = "authenticity"
+
+
+def assign(spec: SplitSpec, keys: set[str], strata: dict[str, str] | None = None) -> dict[str, str]:
+    """group key -> "TRAIN" | "VAL" | "TEST"; each stratum (group -> stratum name) is cut separately."""
+    by_stratum: dict[str, list[str]] = {}
+    for key in keys:
+        by_stratum.setdefault((strata or {}).get(key, ""), []).append(key)
     out = {}
-    for i, key in enumerate(ordered):
-        out[key] = "TRAIN" if i < n_train else ("VAL" if i < n_train + n_val else "TEST")
+    for members in by_stratum.values():
+        ordered = sorted(members, key=lambda k: hashlib.sha256(f"{spec.seed}\x00{k}".encode()).hexdigest())
+        n = len(ordered)
+        n_train = round(spec.train * n)
+        n_val = round(spec.val * n)
+        if n_train + n_val > n:
+            n_val = n - n_train
+        for i, key in enumerate(ordered):
+            out[key] = "TRAIN" if i < n_train else ("VAL" if i < n_train + n_val else "TEST")
     return out
