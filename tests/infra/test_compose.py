@@ -22,8 +22,10 @@ def test_compose_has_the_whole_platform():
     for name in ("postgres", "redis", "triton", "jobs", "ingestion", "training", "generation", "detection"):
         assert "healthcheck" in services[name], name
     assert "--queues" in services["worker-gpu"]["command"] and "gpu" in services["worker-gpu"]["command"]
-    # One image for every process, built from infra/.
+    # One image for every terrafake process, built from infra/; Triton is the official image.
     assert services["jobs"]["build"]["dockerfile"] == "infra/Dockerfile"
+    assert services["triton"]["image"].startswith("nvcr.io/nvidia/tritonserver:")
+    assert sorted(p.name for p in (ROOT / "infra").rglob("Dockerfile*")) == ["Dockerfile"]
     # The model repository is shared between export jobs and Triton.
     repo_arg = next(a for a in services["triton"]["entrypoint"] if a.startswith("--model-repository="))
     assert repo_arg.endswith("/var/lib/terrafake/triton/models")

@@ -44,7 +44,11 @@ def export_version(ctx: JobContext) -> dict:
         "triton_model": name,
         "triton_version": number,
     }
-    if is_generator and fmt == "onnx" and not int(version["config"].get("num_classes", 0) or 0):
+    # The sampler model runs the loop inside Triton's python backend, which needs terrafake's
+    # own packages: the local tritonserver has them; the official image (compose) does not,
+    # so there the generation service runs the loop and calls the U-Net in Triton per step.
+    in_triton_loop = ctx.settings.triton_backend == "python"
+    if in_triton_loop and is_generator and fmt == "onnx" and not int(version["config"].get("num_classes", 0) or 0):
         write_sampler_model(repo, f"{name}-sampler", out, version=number, overwrite=True,
                             instance_kind=ctx.settings.triton_instance_kind)
         artifacts["triton_sampler_model"] = f"{name}-sampler"
