@@ -21,7 +21,7 @@ log = logging.getLogger("terrafake.rpc")
 
 current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 
-_CODES = {
+STATUS_CODES = {  # domain error code -> gRPC status
     "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
     "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
     "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
@@ -76,7 +76,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
                 message += f" (retry in {exc.retry_after_seconds:g}s)"
             context.set_trailing_metadata(metadata)
             log.info("%s -> %s: %s [request %s]", method, exc.code, exc.message, rid)
-            context.abort(_CODES.get(exc.code, grpc.StatusCode.INTERNAL), message)
+            context.abort(STATUS_CODES.get(exc.code, grpc.StatusCode.INTERNAL), message)
         if isinstance(exc, NotImplementedError):
             context.set_trailing_metadata([("x-request-id", rid)])
             context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented in this version of terrafake")

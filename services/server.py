@@ -14,7 +14,6 @@ import signal
 import threading
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -104,7 +103,6 @@ class ModelHealth:
         self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
-        from shared.registry.store import RegistryStore
 
         with self.ctx.db.connection() as conn:
             rows = conn.execute(

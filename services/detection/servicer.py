@@ -15,6 +15,7 @@ import grpc
 
 from services.context import ServiceContext
 from services.convert import job as job_message
+from services.interceptors import STATUS_CODES
 from services.images import ImageBuffer, decode_rgb, to_model_input
 from shared.errors import InvalidArgument, TerrafakeError
 from shared.inference import LocalBackend, heatmap_png, label_for
@@ -23,13 +24,6 @@ from terrafake.detection.v1 import detection_service_pb2 as pb, detection_servic
 from terrafake.ingestion.v1 import dataset_pb2
 
 MAX_BATCH = 64
-_CODES = {
-    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
-    "RESOURCE_EXHAUSTED": grpc.StatusCode.RESOURCE_EXHAUSTED,
-    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
-    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
-    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
-}
 
 
 class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
@@ -158,7 +152,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
     @staticmethod
     def _error(item_id: str, exc: Exception) -> pb.DetectStreamResponse:
         if isinstance(exc, TerrafakeError):
-            code = _CODES.get(exc.code, grpc.StatusCode.INTERNAL)
+            code = STATUS_CODES.get(exc.code, grpc.StatusCode.INTERNAL)
             message = exc.message
         else:
             code, message = grpc.StatusCode.INTERNAL, "internal error"

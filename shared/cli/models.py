@@ -10,7 +10,6 @@ from pathlib import Path
 from shared.cli import output
 from shared.cli.data import parse_pairs
 from shared.cli.errors import UsageError
-from terrafake.common.v1 import common_pb2
 from terrafake.detection.v1 import detection_service_pb2 as det_pb
 from terrafake.generation.v1 import generation_service_pb2 as gen_pb
 from terrafake.ingestion.v1 import dataset_pb2
@@ -110,35 +109,19 @@ def cmd_generate(args, client) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     sampler = gen_pb.Sampler.Value("SAMPLER_" + args.sampler.upper())
-    req = gen_pb.GenerateRequest(count=args.count, seed=args.seed, randomize_seed=args.random_seed,
-                                 sampling=gen_pb.SamplingOptions(sampler=sampler, steps=args.steps, eta=args.eta),
-                                 **_versioned(args))  # fmt: skip
-    header, parts, written = None, [], []
-
-    def flush():
-        if header is not None:
-            path = out / f"generated-{header.seed}.png"
-            path.write_bytes(b"".join(parts))
-            written.append(str(path))
-            if not args.json:
-                print(f"wrote {path} ({header.width}x{header.height}, seed {header.seed})", flush=True)
-
-    for msg in client.generation.Generate(req, metadata=client.metadata, timeout=3600):
-        if msg.HasField("header"):
-            flush()
-            header, parts = msg.header, []
-        else:
-            parts.append(msg.chunk.data)
-    flush()
+    written = []
+    images = client.generate(count=args.count, seed=args.seed, randomize_seed=args.random_seed,
+                             sampling=gen_pb.SamplingOptions(sampler=sampler, steps=args.steps, eta=args.eta),
+                             **_versioned(args))  # fmt: skip
+    for header, data in images:
+        path = out / f"generated-{header.seed}.png"
+        path.write_bytes(data)
+        written.append(str(path))
+        if not args.json:
+            print(f"wrote {path} ({header.width}x{header.height}, seed {header.seed})", flush=True)
     if args.json:
         output.emit_json({"files": written})
     return 0
-
-
-def _image_messages(data: bytes, header_factory, chunk_factory, chunk=1024 * 1024):
-    yield header_factory(len(data))
-    for i in range(0, len(data), chunk):
-        yield chunk_factory(data[i : i + chunk])
 
 
 def cmd_detect(args, client) -> int:
@@ -146,20 +129,12 @@ def cmd_detect(args, client) -> int:
 
     from shared.models import overlay_heatmap
 
-    options = det_pb.DetectOptions(want_heatmap=bool(args.heatmaps), **_versioned(args))
     results = []
     for name in args.files:
         path = Path(name)
         if not path.is_file():
             raise UsageError(f"{name} is not a file")
-        data = path.read_bytes()
-        msgs = _image_messages(
-            data,
-            lambda n: det_pb.DetectRequest(header=det_pb.DetectHeader(
-                image=common_pb2.ImageHeader(filename=path.name, size_bytes=n), options=options)),
-            lambda b: det_pb.DetectRequest(chunk=common_pb2.ImageChunk(data=b)),
-        )  # fmt: skip
-        v = client.call(lambda req, **kw: client.detection.Detect(req, **kw), msgs, retry=False).verdict
+        v = client.detect(path.read_bytes(), want_heatmap=bool(args.heatmaps), **_versioned(args))
         label = det_pb.DetectionLabel.Name(v.label).removeprefix("DETECTION_LABEL_").lower()
         row = {"file": name, "p_generated": round(v.p_generated, 6), "label": label, "threshold": v.threshold}
         if args.heatmaps and v.heatmap.png:
@@ -182,20 +157,15 @@ def cmd_detect(args, client) -> int:
 
 
 def cmd_colorize(args, client) -> int:
+    from PIL import Image
+
     path = Path(args.input)
     if not path.is_file():
         raise UsageError(f"{args.input} is not a file")
-    data = path.read_bytes()
-    msgs = _image_messages(
-        data,
-        lambda n: gen_pb.ColorizeRequest(header=gen_pb.ColorizeHeader(
-            image=common_pb2.ImageHeader(filename=path.name, size_bytes=n), **_versioned(args))),
-        lambda b: gen_pb.ColorizeRequest(chunk=common_pb2.ImageChunk(data=b)),
-    )  # fmt: skip
-    parts = list(client.call(lambda req, **kw: client.generation.Colorize(req, **kw), msgs, retry=False))
-    Path(args.output).write_bytes(b"".join(p.chunk.data for p in parts[1:]))
-    h = parts[0].header
-    print(f"wrote {args.output} ({h.width}x{h.height})", file=sys.stderr if args.json else sys.stdout)
+    data = client.colorize(path.read_bytes(), **_versioned(args))
+    Path(args.output).write_bytes(data)
+    width, height = Image.open(io.BytesIO(data)).size
+    print(f"wrote {args.output} ({width}x{height})", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 
 from shared.datasets.store import DatasetStore
 from shared.errors import FailedPrecondition
+from shared.imaging import resize_square
 from shared.storage import BlobStore
 
 
@@ -33,9 +34,7 @@ def load_split(
             with Image.open(io.BytesIO(blobs.get(row["id"]))) as im:
                 im = im.convert("RGB")
                 if size and im.size != (size, size):
-                    side = min(im.size)
-                    left, top = (im.width - side) // 2, (im.height - side) // 2
-                    im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BOX)
+                    im = resize_square(im, size)
                 images.append(np.asarray(im, dtype=np.uint8).copy())
             rows.append(row)
             if limit and len(images) >= limit:

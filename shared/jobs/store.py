@@ -17,7 +17,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Iterable
 
 from psycopg.types.json import Jsonb
 
@@ -407,7 +407,3 @@ class JobStore:
         )
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(row["id"])))
 
-
-def json_safe(value: Any) -> Any:
-    """Round-trip through JSON so params are plain types (what jsonb stores)."""
-    return json.loads(json.dumps(value, default=str))

@@ -192,7 +192,7 @@ class RegistryStore:
         """The newest version in each stage."""
         with self.db.connection() as conn:
             return conn.execute(
-                f"""SELECT DISTINCT ON (v.stage) v.*, m.kind FROM model_versions v JOIN models m ON m.name = v.model_name
+                """SELECT DISTINCT ON (v.stage) v.*, m.kind FROM model_versions v JOIN models m ON m.name = v.model_name
                     WHERE v.model_name = %s ORDER BY v.stage, v.version DESC""",
                 (name,),
             ).fetchall()

@@ -5,9 +5,7 @@ import os
 import subprocess
 import sys
 
-import pytest
 
-from tests.conftest import make_home
 
 
 def run_cli(*args, env=None, timeout=120):

@@ -9,7 +9,6 @@ between items. The job's result is its IngestReport.
 from __future__ import annotations
 
 import asyncio
-import io
 import stat
 import tarfile
 import zipfile

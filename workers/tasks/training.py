@@ -11,7 +11,6 @@ recorded as a new version of the model, once per job.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from shared.datasets.loader import load_split, require
 from shared.datasets.store import DatasetStore

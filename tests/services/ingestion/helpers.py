@@ -1,7 +1,6 @@
 """Shared helpers for the ingestion tests."""
 
 import io
-import json
 
 from google.protobuf.json_format import MessageToDict
 from PIL import Image

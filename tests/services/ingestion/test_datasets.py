@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from shared.client import ClientError
-from terrafake.ingestion.v1 import dataset_pb2, ingestion_service_pb2 as pb
+from terrafake.ingestion.v1 import ingestion_service_pb2 as pb
 from tests.services.ingestion.helpers import finished, scene_bytes
 
 

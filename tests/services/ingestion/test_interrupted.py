@@ -1,7 +1,6 @@
 """An ingest job killed midway and run again: nothing lost, nothing duplicated."""
 
 from shared.stack import procs
-from terrafake.jobs.v1 import job_pb2
 from tests.conftest import wait_for
 from tests.fakes.remote import DEFAULT_TILE_ZOOM as Z, FakeRemote
 from tests.services.ingestion.helpers import finished, list_images, report_of

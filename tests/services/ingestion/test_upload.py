@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from shared.client import ClientError
-from terrafake.jobs.v1 import job_pb2
 from tests.services.ingestion.helpers import finished, list_images, png_bytes, reasons, report_of, scene_bytes
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from services.server import Server
 from shared.client import ClientError, connect
-from shared.inference import LocalBackend, TritonBackend
+from shared.inference import LocalBackend
 from shared.registry.store import RegistryStore
 from shared.serving import TritonClient
 from shared.stack.procs import free_port

@@ -3,7 +3,6 @@
 import os
 
 import psycopg
-import pytest
 
 from shared.auth import TokenStore
 from shared.config import Settings
