@@ -82,3 +82,20 @@ def test_disabling_values():
 def test_negative_nodata_fraction_is_an_error():
     with pytest.raises(ValueError):
         blank_check(Image.new("RGB", (4, 4)), min_std=1.0, max_nodata_fraction=-0.1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_std_and_nodata_match_a_direct_numpy_computation(seed):
+    # The check is computed from packed pixel words and PIL histograms; it must decide exactly as
+    # the plain definition does: nodata = pure black/white or masked, std over the other pixels.
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(100, 104 + 4 * seed, size=(48, 40, 3), dtype=np.uint8)
+    pixels[rng.random((48, 40)) < 0.2] = 0
+    pixels[rng.random((48, 40)) < 0.1] = 255
+    mask = rng.random((48, 40)) < 0.1
+    image = Image.fromarray(pixels, "RGB")
+    expected_nodata = (pixels.max(axis=2) == 0) | (pixels.min(axis=2) == 255) | mask
+    assert np.array_equal(nodata_mask(image, mask), expected_nodata)
+    std = pixels[~expected_nodata].std(axis=0).max()
+    blank_check(image, mask, min_std=std - 1e-6, max_nodata_fraction=1.0)
+    assert rejection(image, mask, min_std=std + 1e-6, max_nodata_fraction=1.0).reason == "BLANK"
