@@ -85,6 +85,8 @@ class Settings:
     # Longer than the longest job: Redis redelivers unacked tasks after this.
     broker_visibility_timeout_seconds: int = 7 * 24 * 3600
     worker_concurrency: int = 1
+    # Threads that decode, filter and encode tiles inside one ingest job (0: min(4, CPU count)).
+    ingest_threads: int = 0
     auth_cache_seconds: float = 5.0
     db_timeout_seconds: float = 10.0
     limits: Limits = field(default_factory=Limits)
@@ -174,6 +176,7 @@ class Settings:
             supervisor_interval_seconds=float(env.get("TERRAFAKE_SUPERVISOR_INTERVAL_SECONDS", 2)),
             retry_backoff_seconds=float(env.get("TERRAFAKE_RETRY_BACKOFF_SECONDS", 2)),
             worker_concurrency=int(env.get("TERRAFAKE_WORKER_CONCURRENCY", 1)),
+            ingest_threads=int(env.get("TERRAFAKE_INGEST_THREADS", 0)),
             auth_cache_seconds=float(env.get("TERRAFAKE_AUTH_CACHE_SECONDS", 5)),
             db_timeout_seconds=float(env.get("TERRAFAKE_DB_TIMEOUT_SECONDS", 10)),
             progress_min_interval_seconds=float(env.get("TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS", 0.2)),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,29 @@ class SourceItem:
     license: str = ""
     attribution: str = ""
     bytes_read: int = 0
+
+
+@dataclass
+class PreparedTile:
+    """One window of an item after the CPU work: a rejection, or PNG bytes with their hashes."""
+
+    ref: str
+    rejected: Rejected | None = None
+    data: bytes = b""
+    digest: str = ""
+    phash: int = 0
+    size: tuple[int, int] = (0, 0)
+    footprint: Footprint | None = None
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """What `Ingestor.prepare` made of one item: the whole item rejected, or its tiles."""
+
+    item: SourceItem
+    rejected: Rejected | None = None
+    tiles: list[PreparedTile] = field(default_factory=list)
 
 
 @dataclass
@@ -155,19 +179,21 @@ class Ingestor:
 
     def process(self, item: SourceItem) -> Outcome:
         """Decode, tile, filter, dedupe and store one item; returns what happened."""
-        out = Outcome()
         if item.ref in self.done:
-            return out
+            return Outcome()
+        return self.commit(self.prepare(item))
+
+    def prepare(self, item: SourceItem) -> Prepared:
+        """The CPU work of one item (decode, tile, filter, resize, encode, hash), touching no shared state.
+
+        Safe to run on several threads at once; `commit` then dedupes and stores the results in order.
+        """
         cfg = self.config
         try:
             image, mask = self._decode(item)
         except Rejected as r:
-            self.reject_item(item.ref, r.reason, r.detail, item.bytes_read)
-            out.rejected = 1
-            return out
+            return Prepared(item, rejected=r)
         width, height = image.size
-        rows: list[tuple] = []  # (ref, status, reason, detail, image_row or None)
-        new_ids: list[str] = []
         try:
             if cfg.tile_size:
                 windows = [
@@ -177,41 +203,58 @@ class Ingestor:
             else:
                 windows = [(item.ref + "#image", image, mask, 0, 0, width, height)]
         except Rejected as r:
-            self.reject_item(item.ref, r.reason, r.detail, item.bytes_read)
-            out.rejected = 1
-            return out
+            return Prepared(item, rejected=r)
+        tiles: list[PreparedTile] = []
         for ref, tile, tmask, x, y, w, h in windows:
             try:
                 blank_check(tile, tmask, min_std=cfg.min_std, max_nodata_fraction=cfg.max_nodata_fraction)
             except Rejected as r:
-                rows.append((ref, "rejected", r.reason, r.detail, None))
+                tiles.append(PreparedTile(ref, rejected=r))
                 continue
             if cfg.resize_to and tile.size != (cfg.resize_to, cfg.resize_to):
                 tile = resize_square(tile, cfg.resize_to)
             data = encode_png(tile)
-            digest = sha256_hex(data)
-            if digest in self.ids:
-                rows.append((ref, "exact_duplicate", "", "same sha256 as an image already in the dataset", None))
-                continue
-            h64 = phash(tile)
-            if cfg.near_duplicate_max_distance >= 0:
-                distance = self.phashes.nearest(h64)
-                if distance <= cfg.near_duplicate_max_distance:
-                    rows.append((ref, "near_duplicate", "", f"perceptual hash distance {distance}", None))
-                    continue
-            self.blobs.put(data)
-            fp = _sub_footprint(item.footprint, width, height, x, y, w, h)
             meta = dict(item.meta)
             if cfg.tile_size:
                 meta["tile"] = {"x": x, "y": y, "size": cfg.tile_size}
+            tiles.append(PreparedTile(
+                ref, data=data, digest=sha256_hex(data), phash=phash(tile), size=tile.size,
+                footprint=_sub_footprint(item.footprint, width, height, x, y, w, h), meta=meta,
+            ))  # fmt: skip
+        return Prepared(item, tiles=tiles)
+
+    def commit(self, prepared: Prepared) -> Outcome:
+        """Dedupe the prepared tiles against the dataset, store the new ones, and record the item."""
+        item, cfg, out = prepared.item, self.config, Outcome()
+        if item.ref in self.done:
+            return out
+        if prepared.rejected is not None:
+            self.reject_item(item.ref, prepared.rejected.reason, prepared.rejected.detail, item.bytes_read)
+            out.rejected = 1
+            return out
+        rows: list[tuple] = []  # (ref, status, reason, detail, image_row or None)
+        new_ids: list[str] = []
+        for t in prepared.tiles:
+            if t.rejected is not None:
+                rows.append((t.ref, "rejected", t.rejected.reason, t.rejected.detail, None))
+                continue
+            if t.digest in self.ids:
+                rows.append((t.ref, "exact_duplicate", "", "same sha256 as an image already in the dataset", None))
+                continue
+            if cfg.near_duplicate_max_distance >= 0:
+                distance = self.phashes.nearest(t.phash)
+                if distance <= cfg.near_duplicate_max_distance:
+                    rows.append((t.ref, "near_duplicate", "", f"perceptual hash distance {distance}", None))
+                    continue
+            self.blobs.put(t.data)
             image_row = {
-                "id": digest, "size_bytes": len(data), "width": tile.size[0], "height": tile.size[1],
-                "phash": phash_to_signed(h64), "footprint": fp, "meta": meta,
+                "id": t.digest, "size_bytes": len(t.data), "width": t.size[0], "height": t.size[1],
+                "phash": phash_to_signed(t.phash), "footprint": t.footprint, "meta": t.meta,
             }  # fmt: skip
-            rows.append((ref, "added", "", "", image_row))
-            self.ids.add(digest)
-            self.phashes.add(h64)
-            new_ids.append(digest)
+            rows.append((t.ref, "added", "", "", image_row))
+            self.ids.add(t.digest)
+            self.phashes.add(t.phash)
+            new_ids.append(t.digest)
         labels = {**item.labels, **cfg.labels}
         try:
             with self.db.connection() as conn:
@@ -270,6 +313,61 @@ class Ingestor:
 
     def report(self) -> dict:
         return build_report(self.db, self.job_id, self.config.dataset_id, self.cap_rejections)
+
+
+class OrderedPipeline:
+    """`Ingestor.prepare` for several items at once on a thread pool; `commit` one at a time, in submission order.
+
+    PIL's decoders and encoders, zlib and numpy's reductions release the GIL, so
+    the threads use more than one core. Commits stay serial (the dedupe indexes
+    and the database rows) and follow the order items were submitted, so which
+    of two duplicates is kept does not depend on thread timing. At most
+    2 x threads items are in flight: memory stays bounded however many arrive.
+    With threads=1 every item is processed inline, as `Ingestor.process` does.
+    """
+
+    def __init__(self, ingestor: Ingestor, threads: int):
+        self.ingestor = ingestor
+        self.threads = max(1, int(threads))
+        self.window = 2 * self.threads
+        self._pool = ThreadPoolExecutor(self.threads, "ingest-prepare") if self.threads > 1 else None
+        self._pending: deque[tuple[SourceItem, Future]] = deque()
+
+    def submit(self, item: SourceItem) -> list[tuple[SourceItem, Outcome]]:
+        """Queue one item; returns the items committed meanwhile (waits while the window is full)."""
+        if self._pool is None:
+            return [(item, self.ingestor.process(item))]
+        if self.ingestor.is_done(item.ref):
+            done: Future = Future()
+            done.set_result(None)
+            self._pending.append((item, done))
+        else:
+            self._pending.append((item, self._pool.submit(self.ingestor.prepare, item)))
+        return self._drain(lambda: len(self._pending) > self.window)
+
+    def finish(self) -> list[tuple[SourceItem, Outcome]]:
+        """Wait for and commit everything still in flight."""
+        return self._drain(lambda: True)
+
+    def _drain(self, must_wait) -> list[tuple[SourceItem, Outcome]]:
+        committed = []
+        while self._pending and (must_wait() or self._pending[0][1].done()):
+            item, future = self._pending.popleft()
+            prepared = future.result()
+            committed.append((item, self.ingestor.commit(prepared) if prepared is not None else Outcome()))
+        return committed
+
+    def close(self) -> None:
+        """Drop what is still in flight (nothing of it was committed) and stop the threads."""
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "OrderedPipeline":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def build_report(db: Database, job_id, dataset_id: str, cap: int) -> dict:

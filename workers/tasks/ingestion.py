@@ -9,6 +9,7 @@ between items. The job's result is its IngestReport.
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 import tarfile
 import zipfile
@@ -22,7 +23,7 @@ from shared.imaging.geotiff import is_geotiff, read_geotiff
 from shared.ingest.http import FetchError, Fetcher, FetchPolicy
 from shared.ingest.options import IngestConfig
 from shared.ingest.pastvu import find_photos
-from shared.ingest.pipeline import Ingestor, SourceItem
+from shared.ingest.pipeline import Ingestor, OrderedPipeline, Outcome, SourceItem
 from shared.storage import LocalBlobStore
 from workers.runtime import JobContext, job_task
 
@@ -36,6 +37,10 @@ def _ingestor(ctx: JobContext) -> Ingestor:
         cfg,
         ctx.settings.limits.max_report_rejections,
     )
+
+
+def _pipeline(ctx: JobContext, ing: Ingestor) -> OrderedPipeline:
+    return OrderedPipeline(ing, ctx.settings.ingest_threads or min(4, os.cpu_count() or 1))
 
 
 def _policy(ctx: JobContext, cfg: IngestConfig) -> FetchPolicy:
@@ -79,18 +84,25 @@ async def _fetch_and_ingest(ctx: JobContext, ing: Ingestor, items: list[SourceIt
         else:
             todo.append(item)
     by_url = {urls[item.ref]: item for item in todo}
-    async with Fetcher(_policy(ctx, ing.config)) as fetcher:
-        async for url, result in fetcher.iter_fetch(list(by_url)):
-            ctx.check_cancelled()
-            item = by_url[url]
-            if isinstance(result, FetchError):
-                ing.reject_item(item.ref, result.reason, result.detail)
-                progress.step()
-                continue
-            item.data, item.bytes_read = result, len(result)
-            outcome = await asyncio.to_thread(ing.process, item)
+
+    def committed(done: list[tuple[SourceItem, Outcome]]) -> None:
+        for item, outcome in done:
             item.data = None
             progress.step(outcome.added)
+
+    with _pipeline(ctx, ing) as pipeline:
+        async with Fetcher(_policy(ctx, ing.config)) as fetcher:
+            async for url, result in fetcher.iter_fetch(list(by_url)):
+                ctx.check_cancelled()
+                item = by_url[url]
+                if isinstance(result, FetchError):
+                    # Recorded at once: nothing of this item is in flight, so order does not matter.
+                    ing.reject_item(item.ref, result.reason, result.detail)
+                    progress.step()
+                    continue
+                item.data, item.bytes_read = result, len(result)
+                committed(await asyncio.to_thread(pipeline.submit, item))
+        committed(await asyncio.to_thread(pipeline.finish))
 
 
 @job_task("ingestion.urls")
@@ -228,19 +240,26 @@ def ingest_folder(ctx: JobContext) -> dict:
     found = root.rglob(p["glob"]) if p["recursive"] else root.glob(p["glob"])
     files = sorted(f for f in found if f.is_file())
     progress = _Progress(ctx, len(files), "files")
-    for path in files:
-        ctx.check_cancelled()
-        ref = str(path.relative_to(root))
-        if ing.is_done(ref):
-            progress.done += 1
-            continue
-        real = path.resolve()
-        if not any(real.is_relative_to(r) for r in allowed):
-            ing.reject_item(ref, "PATH_NOT_ALLOWED", "a link to a file outside the allowed folders")
-            progress.step()
-            continue
-        item = _file_item(ctx, ing, path, ref, "file")
-        progress.step(ing.process(item).added if item else 0)
+    with _pipeline(ctx, ing) as pipeline:
+        for path in files:
+            ctx.check_cancelled()
+            ref = str(path.relative_to(root))
+            if ing.is_done(ref):
+                progress.done += 1
+                continue
+            real = path.resolve()
+            if not any(real.is_relative_to(r) for r in allowed):
+                ing.reject_item(ref, "PATH_NOT_ALLOWED", "a link to a file outside the allowed folders")
+                progress.step()
+                continue
+            item = _file_item(ctx, ing, path, ref, "file")
+            if item is None:  # rejected while reading
+                progress.step()
+                continue
+            for _, outcome in pipeline.submit(item):
+                progress.step(outcome.added)
+        for _, outcome in pipeline.finish():
+            progress.step(outcome.added)
     return ing.report()
 
 
@@ -342,11 +361,14 @@ def ingest_upload(ctx: JobContext) -> dict:
                 added = ing.process(item).added
         elif not ing.is_done(name):
             try:
-                for ref, data in _archive_members(path, fmt, ing, ctx.settings.limits, name):
-                    ctx.check_cancelled()
-                    # bytes_read is counted once, for the archive file itself
-                    item = SourceItem(ref=ref, source_kind="file", source_ref=ref, data=data, labels=labels)
-                    added += ing.process(item).added
+                with _pipeline(ctx, ing) as pipeline:
+                    for ref, data in _archive_members(path, fmt, ing, ctx.settings.limits, name):
+                        ctx.check_cancelled()
+                        # bytes_read is counted once, for the archive file itself
+                        item = SourceItem(ref=ref, source_kind="file", source_ref=ref, data=data, labels=labels)
+                        added += sum(outcome.added for _, outcome in pipeline.submit(item))
+                    added += sum(outcome.added for _, outcome in pipeline.finish())
+                # Only once every member is committed: a rerun then skips the whole archive.
                 ing.mark_container_done(name, path.stat().st_size)
             except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
                 ing.reject_item(name, "UNREADABLE", f"broken archive: {exc}")

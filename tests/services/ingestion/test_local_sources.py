@@ -79,3 +79,25 @@ def test_local_folder(client, dataset):
     with pytest.raises(ClientError) as err:
         client.ingest("IngestLocalFolder", options={"dataset_id": dataset.id}, path="/usr/share")
     assert err.value.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_parallel_folder_ingest_keeps_the_first_of_each_duplicate(client, dataset):
+    # Tiles are prepared on several threads (TERRAFAKE_INGEST_THREADS, 2 here) but committed in file
+    # order, so of two identical files the first one's name is the provenance, on every run.
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng()
+    root = Path(tempfile.mkdtemp(prefix="tf-dups-"))
+    for i, scene in enumerate(naip_scenes()[:8]):
+        x, y = (int(v) for v in rng.integers(0, 600, size=2))
+        pixels = np.array(Image.open(scene).convert("RGB").crop((x, y, x + 160, y + 160)))
+        pixels[0, 0] = rng.integers(1, 255, size=3)  # new bytes every run: images are global
+        data = Image.fromarray(pixels).tobytes("raw")
+        for suffix in ("a", "b"):
+            Image.frombytes("RGB", (160, 160), data).save(root / f"{i}-{suffix}.png")
+    job = client.ingest("IngestLocalFolder", options={"dataset_id": dataset.id, "near_duplicate_max_distance": -1},
+                        path=str(root), glob="*.png")  # fmt: skip
+    report = report_of(client, finished(client, job))
+    assert (int(report["items_seen"]), int(report["images_added"]), int(report["exact_duplicates"])) == (16, 8, 8)
+    assert sorted(i.source_ref for i in list_images(client, dataset_id=dataset.id)) == [f"{i}-a.png" for i in range(8)]
