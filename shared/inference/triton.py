@@ -102,8 +102,7 @@ class TritonBackend:
         name, number = self.served_as(version)
         self.ensure_loaded(name, number)
         unet = TritonUNet(self.client(), name, version["config"], version=number)
-        schedule = NoiseSchedule(version["config"].get("noise_schedule", "linear"),
-                                 int(version["config"].get("num_train_timesteps", 1000)))  # fmt: skip
+        schedule = NoiseSchedule.from_config(version["config"])
         size = int(version["config"]["image_size"])
         for start in range(0, count, chunk):
             n = min(chunk, count - start)

@@ -4,7 +4,14 @@
 is Nichol & Dhariwal 2021 eq. 17. `NoiseSchedule` holds the derived constants
 as registered buffers (float64, so samplers and tests see exact values; they are
 cast to the data's dtype on use) and implements the forward process q(x_t | x_0)
-and the epsilon-prediction training loss used for training.
+and the training loss, for epsilon- or v-prediction.
+
+v-prediction (Salimans & Ho 2022): the network predicts
+v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0. At high noise an epsilon
+prediction must be divided by sqrt(alpha_bar) (about 0.006 at t = T for the
+linear schedule) to give x0, so small errors there become large errors in
+each image's overall colour, which sampling then keeps; x0 from v is
+sqrt(alpha_bar) x_t - sqrt(1 - alpha_bar) v, well conditioned at every t.
 """
 
 from __future__ import annotations
@@ -54,9 +61,12 @@ def _gather(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.
 class NoiseSchedule(nn.Module):
     """Derived constants of a beta schedule (buffers follow `.to(device)`), forward noising and the training loss."""
 
-    def __init__(self, name: str = "linear", num_train_timesteps: int = 1000):
+    def __init__(self, name: str = "linear", num_train_timesteps: int = 1000, prediction: str = "epsilon"):
         super().__init__()
+        if prediction not in ("epsilon", "v"):
+            raise ValueError(f"prediction must be 'epsilon' or 'v', got {prediction!r}")
         self.name = name
+        self.prediction = prediction
         self.num_train_timesteps = num_train_timesteps
         betas = make_betas(name, num_train_timesteps)
         alphas = 1.0 - betas
@@ -79,12 +89,20 @@ class NoiseSchedule(nn.Module):
     @classmethod
     def for_model(cls, model: nn.Module) -> "NoiseSchedule":
         """The schedule a generator was configured (and trained) with."""
-        config = getattr(model, "config", {})
-        return cls(config.get("noise_schedule", "linear"), config.get("num_train_timesteps", 1000))
+        return cls.from_config(getattr(model, "config", {}))
+
+    @classmethod
+    def from_config(cls, config: dict) -> "NoiseSchedule":
+        """The schedule of a generator's saved config (checkpoints from before `prediction` are epsilon)."""
+        return cls(
+            config.get("noise_schedule", "linear"),
+            config.get("num_train_timesteps", 1000),
+            config.get("prediction", "epsilon"),
+        )
 
     @property
     def config(self) -> dict:
-        return {"name": self.name, "num_train_timesteps": self.num_train_timesteps}
+        return {"name": self.name, "num_train_timesteps": self.num_train_timesteps, "prediction": self.prediction}
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """q_sample: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps (Ho et al. eq. 4)."""
@@ -106,16 +124,23 @@ class NoiseSchedule(nn.Module):
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Simple DDPM loss, E||eps - eps_theta(x_t, t)||^2 (Ho et al. eq. 14); t and noise drawn when not given."""
+        """Simple DDPM loss, E||eps - eps_theta(x_t, t)||^2 (Ho et al. eq. 14), or the same on v; t and noise
+        drawn when not given."""
         if t is None:
             t = self.sample_timesteps(x0.shape[0], x0.device, generator)
         if noise is None:
             noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.add_noise(x0, noise, t)
         prediction = model(x_t, t, class_labels) if class_labels is not None else model(x_t, t)
-        return epsilon_mse_loss(prediction, noise)
+        return epsilon_mse_loss(prediction, self.target(x0, noise, t))
+
+    def target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """What the network learns to output: the noise, or v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0."""
+        if self.prediction == "epsilon":
+            return noise
+        return _gather(self.sqrt_alphas_cumprod, t, x0) * noise - _gather(self.sqrt_one_minus_alphas_cumprod, t, x0) * x0
 
 
 def epsilon_mse_loss(predicted_noise: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Mean squared error of the predicted noise, computed in float32 even under autocast."""
+    """Mean squared error of the prediction (noise or v), computed in float32 even under autocast."""
     return F.mse_loss(predicted_noise.float(), noise.float())

@@ -24,15 +24,18 @@ from shared.models.diffusion.unet_blocks import Downsample, ResAttnBlock, Upsamp
 MIN_IMAGE_SIZE = 32
 MAX_IMAGE_SIZE = 256
 NOISE_SCHEDULES = ("linear", "cosine")
+PREDICTIONS = ("epsilon", "v")
 
 
 class DDPMUNet(ConfiguredModule):
-    """U-Net epsilon predictor: `forward(x, t, class_labels=None) -> eps`, same shape as x.
+    """U-Net denoiser: `forward(x, t, class_labels=None)`, same shape as x.
 
-    `noise_schedule` and `num_train_timesteps` are not used by the layers; they
-    are recorded because the network's time input only means something under the
-    schedule it was trained with, and samplers built for a loaded checkpoint
-    must use the same one (see `NoiseSchedule.for_model`).
+    What the output means is `prediction`: "epsilon" (the noise, Ho et al.) or
+    "v" (v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0, Salimans & Ho 2022).
+    `noise_schedule`, `num_train_timesteps` and `prediction` are not used by the
+    layers; they are recorded because the output only means something under the
+    schedule and target it was trained with, and samplers built for a loaded
+    checkpoint must use the same ones (see `NoiseSchedule.for_model`).
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class DDPMUNet(ConfiguredModule):
         class_dropout_prob: float = 0.1,
         noise_schedule: str = "linear",
         num_train_timesteps: int = 1000,
+        prediction: str = "epsilon",
     ):
         super().__init__(
             dict(
@@ -69,6 +73,7 @@ class DDPMUNet(ConfiguredModule):
                 class_dropout_prob=class_dropout_prob,
                 noise_schedule=noise_schedule,
                 num_train_timesteps=num_train_timesteps,
+                prediction=prediction,
             )
         )
         levels = len(channel_mult)
@@ -78,6 +83,8 @@ class DDPMUNet(ConfiguredModule):
             raise ValueError(f"image_size {image_size} is not divisible by 2**{levels - 1} ({levels} levels)")
         if num_classes < 0 or not 0.0 <= class_dropout_prob < 1.0:
             raise ValueError("num_classes must be >= 0 and class_dropout_prob in [0, 1)")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
         if noise_schedule not in NOISE_SCHEDULES:
             raise ValueError(f"noise_schedule must be one of {NOISE_SCHEDULES}, got {noise_schedule!r}")
 

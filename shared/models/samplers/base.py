@@ -56,6 +56,7 @@ class Sampler(abc.ABC):
         # Plain float64 on the CPU: coefficients become Python floats, exact and device-agnostic.
         self.betas = schedule.betas.detach().to("cpu", torch.float64).clone()
         self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)
+        self.prediction = schedule.prediction
         self.clip_sample = clip_sample
         self.clip_range = clip_range
         self.timesteps = torch.empty(0, dtype=torch.long)
@@ -80,11 +81,17 @@ class Sampler(abc.ABC):
         return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
     def _predict_x0(self, model_output: torch.Tensor, t: int, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x_0 from the epsilon prediction (inverting Ho et al. eq. 4), clipped, and the epsilon consistent with it."""
+        """x_0 from the network's output (inverting Ho et al. eq. 4 for epsilon; from v directly), clipped,
+        and the epsilon consistent with it."""
         alpha_bar = self._alpha_bar(t)
-        x0 = (sample - (1.0 - alpha_bar) ** 0.5 * model_output) / alpha_bar**0.5
+        if self.prediction == "v":
+            x0 = alpha_bar**0.5 * sample - (1.0 - alpha_bar) ** 0.5 * model_output
+            eps = (1.0 - alpha_bar) ** 0.5 * sample + alpha_bar**0.5 * model_output
+        else:
+            x0 = (sample - (1.0 - alpha_bar) ** 0.5 * model_output) / alpha_bar**0.5
+            eps = model_output
         if not self.clip_sample:
-            return x0, model_output
+            return x0, eps
         x0 = x0.clamp(-self.clip_range, self.clip_range)
         eps = (sample - alpha_bar**0.5 * x0) / (1.0 - alpha_bar) ** 0.5
         return x0, eps

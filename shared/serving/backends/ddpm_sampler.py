@@ -65,7 +65,7 @@ class TritonPythonModel:
             # Conditioning inputs are not part of this model's contract yet; refuse rather than sample "no class".
             raise pb_utils.TritonModelException("ddpm_sampler serves unconditional U-Nets only")
         self.unet = OnnxUNet(version_dir / "model.onnx", self.unet_config, threads=threads)
-        self.schedule = NoiseSchedule(self.unet_config["noise_schedule"], self.unet_config["num_train_timesteps"])
+        self.schedule = NoiseSchedule.from_config(self.unet_config)
 
     def _generate(self, request) -> np.ndarray:
         seed = int(_scalar(request, "seed"))

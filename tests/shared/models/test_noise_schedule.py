@@ -71,3 +71,39 @@ def test_schedule_for_model_reads_its_config():
 
     sched = NoiseSchedule.for_model(create_model("ddpm-unet-base", image_size=32, base_channels=8, channel_mult=[1]))
     assert sched.name == "cosine" and sched.num_train_timesteps == 1000
+
+
+def test_v_prediction_target_and_its_inversion_by_the_samplers():
+    # v = sqrt(ab) eps - sqrt(1 - ab) x0; a sampler given the true v recovers x0 and eps exactly.
+    from shared.models.samplers import DDIMSampler, DDPMSampler
+
+    sched = NoiseSchedule("cosine", 1000, prediction="v")
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.rand(2, 3, 4, 4, generator=g) * 1.8 - 0.9
+    noise = torch.randn(x0.shape, generator=g)
+    for t in (0, 300, 999):
+        tt = torch.tensor([t, t])
+        a = float(sched.alphas_cumprod[t])
+        v = sched.target(x0, noise, tt)
+        torch.testing.assert_close(v, math.sqrt(a) * noise - math.sqrt(1 - a) * x0)
+        x_t = sched.add_noise(x0, noise, tt)
+        for sampler in (DDPMSampler(sched), DDIMSampler(sched)):
+            got_x0, got_eps = sampler._predict_x0(v, t, x_t)
+            torch.testing.assert_close(got_x0, x0, atol=1e-4, rtol=0)
+            if t > 0:  # at t = 0 eps is barely in x_t: recovering it divides by sqrt(1 - ab) ~ 0.01
+                torch.testing.assert_close(got_eps, noise, atol=1e-3, rtol=0)
+    # The loss of a perfect v-predictor is 0, and an epsilon target is not what it learns.
+    perfect = lambda x, t: sched.target(x0, noise, t)
+    assert sched.training_loss(perfect, x0, t=torch.tensor([10, 900]), noise=noise).item() < 1e-10
+    eps_sched = NoiseSchedule("cosine", 1000)
+    assert eps_sched.training_loss(perfect, x0, t=torch.tensor([10, 900]), noise=noise).item() > 0.1
+
+
+def test_prediction_is_recorded_in_the_model_config():
+    from shared.models import create_model
+
+    model = create_model("ddpm-unet-tiny", prediction="v")
+    assert NoiseSchedule.for_model(model).prediction == "v"
+    assert NoiseSchedule.from_config({}).prediction == "epsilon"  # checkpoints from before the option
+    with pytest.raises(ValueError, match="prediction"):
+        create_model("ddpm-unet-tiny", prediction="x0")
