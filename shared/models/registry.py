@@ -63,6 +63,8 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             attention_resolutions=[16],
             num_heads=1,
             norm_groups=8,
+            noise_schedule="cosine",
+            prediction="v",
         ),
     ),
     "ddpm-unet-small": ModelSpec(
@@ -77,6 +79,8 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             attention_resolutions=[16, 8],
             num_heads=4,
             norm_groups=32,
+            noise_schedule="cosine",
+            prediction="v",
         ),
     ),
     "ddpm-unet-base": ModelSpec(
@@ -93,6 +97,7 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             dropout=0.1,
             norm_groups=32,
             noise_schedule="cosine",
+            prediction="v",
         ),
     ),
     "detector-resnet18": ModelSpec(

@@ -8,6 +8,13 @@ consecutive distinct scores, so the threshold sits in a gap rather than on a
 validation image's score; among equally good candidates the one closest to
 0.5 wins. A score >= threshold means "generated" (as in the metrics).
 
+With `max_type_ii` the threshold instead meets an error budget (a
+Neyman-Pearson operating point): among thresholds whose type II error on the
+scores (generated called real) is at most `max_type_ii`, the one with the
+lowest type I error (real called generated); ties again go to the one
+closest to 0.5. A threshold at or below the lowest generated score always
+qualifies, so there is always an answer.
+
 Uncertain band: [threshold - margin, threshold + margin] clipped to [0, 1]
 (margin 0.1 by default). A fixed margin in probability is easy to explain and
 stable on small validation sets, where an "accuracy below 90%" interval
@@ -22,9 +29,14 @@ DEFAULT_UNCERTAIN_MARGIN = 0.1
 
 
 def calibrate_scores(
-    real_scores, generated_scores, *, uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN
+    real_scores,
+    generated_scores,
+    *,
+    uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN,
+    max_type_ii: float | None = None,
 ) -> dict[str, float]:
-    """{"threshold", "uncertain_lower", "uncertain_upper", "balanced_accuracy", "num_real", "num_generated"}."""
+    """{"threshold", "uncertain_lower", "uncertain_upper", "balanced_accuracy", "num_real", "num_generated"},
+    plus "max_type_ii" when the threshold was chosen for that budget."""
     real = np.sort(np.asarray(real_scores, dtype=np.float64).reshape(-1))
     generated = np.sort(np.asarray(generated_scores, dtype=np.float64).reshape(-1))
     if real.size == 0 or generated.size == 0:
@@ -33,17 +45,28 @@ def calibrate_scores(
         raise ValueError("scores contain NaN")
     if not 0.0 <= uncertain_margin <= 1.0:
         raise ValueError(f"uncertain_margin must be in [0, 1], got {uncertain_margin}")
+    if max_type_ii is not None and not 0.0 <= max_type_ii <= 1.0:
+        raise ValueError(f"max_type_ii must be in [0, 1], got {max_type_ii}")
     distinct = np.unique(np.concatenate([real, generated]))
     if distinct.size < 2:
         threshold, best = 0.5, 0.5  # every score equal: nothing to separate
     else:
         candidates = (distinct[:-1] + distinct[1:]) / 2.0
+        if max_type_ii is not None:
+            # Also a threshold below every score: it calls everything generated (type II 0).
+            candidates = np.concatenate([[distinct[0] / 2.0], candidates])
         tnr = np.searchsorted(real, candidates, side="left") / real.size  # real scores below the threshold
         tpr = 1.0 - np.searchsorted(generated, candidates, side="left") / generated.size  # generated >= threshold
         balanced = (tpr + tnr) / 2.0
-        best = float(balanced.max())
-        ties = candidates[np.isclose(balanced, best, rtol=0.0, atol=1e-12)]
-        threshold = float(ties[np.argmin(np.abs(ties - 0.5))])
+        if max_type_ii is None:
+            objective, allowed = balanced, np.ones(candidates.size, dtype=bool)
+        else:
+            objective, allowed = tnr, (1.0 - tpr) <= max_type_ii + 1e-12
+        best_objective = float(objective[allowed].max())
+        ties = allowed & np.isclose(objective, best_objective, rtol=0.0, atol=1e-12)
+        chosen = np.flatnonzero(ties)[np.argmin(np.abs(candidates[ties] - 0.5))]
+        threshold, best = float(candidates[chosen]), float(balanced[chosen])
+    extra = {} if max_type_ii is None else {"max_type_ii": float(max_type_ii)}
     return {
         "threshold": threshold,
         "uncertain_lower": max(0.0, threshold - uncertain_margin),
@@ -51,6 +74,7 @@ def calibrate_scores(
         "balanced_accuracy": best,
         "num_real": float(real.size),
         "num_generated": float(generated.size),
+        **extra,
     }
 
 

@@ -2,8 +2,9 @@
 
 Per step: half the batch real (label 0), half generated (label 1), each class
 in its own resumable shuffled order; a random dihedral transform per tile;
-optionally JPEG re-encoding and resize-and-back (`jpeg_augment_prob`,
-`resize_augment_prob`, off by default) for robustness; BCE-with-logits,
+optionally colour jitter (`color_jitter_*`, for unseen years and seasons) and
+JPEG re-encoding and resize-and-back (`jpeg_augment_prob`,
+`resize_augment_prob`) for robustness, all off by default; BCE-with-logits,
 AdamW with linear warm-up, gradient clipping.
 
 After the last step the detector scores the validation set and
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from shared.models import autocast, create_model, from_uint8, grad_scaler, save_model
 from shared.models.metrics import detector_metrics
 from shared.models.registry import get_spec
-from shared.training.augment import Degradations, Geometric
+from shared.training.augment import ColorJitter, Degradations, Geometric
 from shared.training.calibration import calibrate_scores, default_calibration
 from shared.training.callbacks import StepCallback
 from shared.training.checkpoint import TrainingState
@@ -52,7 +53,14 @@ DETECTOR_DEFAULTS: dict = {
     "resize_augment_prob": 0.0,
     "resize_factor_min": 0.5,
     "resize_factor_max": 1.0,
+    # Colour jitter (both classes): factors in [1 - x, 1 + x]; 0 turns each off.
+    "color_jitter_brightness": 0.0,
+    "color_jitter_contrast": 0.0,
+    "color_jitter_saturation": 0.0,
     "uncertain_margin": 0.1,
+    # None: the threshold maximises balanced accuracy on val; a number: the lowest type I error
+    # on val whose type II error (generated called real) is at most this (see calibration).
+    "calibration_max_type_ii": None,
     "log_every": 10,
 }
 
@@ -103,6 +111,9 @@ def train_detector(
             resize_min=hp["resize_factor_min"],
             resize_max=hp["resize_factor_max"],
         )
+        jitter = ColorJitter(
+            hp["color_jitter_brightness"], hp["color_jitter_contrast"], hp["color_jitter_saturation"]
+        )
         max_norm = hp["grad_clip"] or math.inf
         state = TrainingState(
             device,
@@ -116,7 +127,7 @@ def train_detector(
 
         def step_fn(step: int) -> dict[str, float]:
             indices = sampler.next_indices(hp["batch_size"])
-            tiles = degrade(geometric(train.take(indices), data_rng), data_rng)
+            tiles = degrade(jitter(geometric(train.take(indices), data_rng), data_rng), data_rng)
             x = from_uint8(np.stack(tiles)).to(device)
             y = labels[indices].to(device)
             lr = warmup_lr(hp["lr"], step, hp["warmup_steps"])
@@ -148,7 +159,7 @@ def train_detector(
     model.eval()
     model_dir = save_model(model, work_dir / "model")
     metrics = outcome.summary()
-    extra = _calibrate_on(model, val, hp["uncertain_margin"], device, metrics)
+    extra = _calibrate_on(model, val, hp["uncertain_margin"], hp["calibration_max_type_ii"], device, metrics)
     return TrainResult(
         model_dir=model_dir,
         architecture=architecture,
@@ -160,13 +171,15 @@ def train_detector(
     )
 
 
-def _calibrate_on(model, val: ImageSet | None, margin: float, device: torch.device, metrics: dict) -> dict:
+def _calibrate_on(
+    model, val: ImageSet | None, margin: float, max_type_ii: float | None, device: torch.device, metrics: dict
+) -> dict:
     """Calibration into `extra`; validation numbers at the calibrated threshold into `metrics`."""
     if val is None or len(set(val.labels)) < 2:
         return {**default_calibration(margin), "calibrated_on": "default"}
     y = val.label_array()
     scores = detector_scores(model, val.images, device=device)
-    calibration = calibrate_scores(scores[y == 0], scores[y == 1], uncertain_margin=margin)
+    calibration = calibrate_scores(scores[y == 0], scores[y == 1], uncertain_margin=margin, max_type_ii=max_type_ii)
     at_threshold = detector_metrics(y, scores, calibration["threshold"])
     metrics.update(
         val_accuracy=at_threshold.accuracy,

@@ -32,12 +32,14 @@ def assert_same_tensors(a: dict, b: dict) -> None:
         assert torch.equal(a[key], b[key]), key
 
 
-def test_a_few_steps_lower_the_loss_and_save_the_ema_model(naip_32, tmp_path):
-    result = run(naip_32, tmp_path, 20)
+@pytest.mark.parametrize("prediction", ["v", "epsilon"])  # v: the registry's default
+def test_a_few_steps_lower_the_loss_and_save_the_ema_model(naip_32, tmp_path, prediction):
+    result = run(naip_32, tmp_path, 40, overrides={"prediction": prediction})
     losses = [entry["loss"] for entry in result.history]
-    assert [entry["step"] for entry in result.history] == [5, 10, 15, 20]
+    assert [entry["step"] for entry in result.history] == list(range(5, 41, 5))
     assert losses[-1] < 0.7 * losses[0], losses
-    assert result.metrics["steps"] == 20 and result.metrics["steps_per_second"] > 0
+    assert result.config["prediction"] == prediction
+    assert result.metrics["steps"] == 40 and result.metrics["steps_per_second"] > 0
     assert result.hyperparameters["ema_decay"] == 0.999 and result.hyperparameters["batch_size"] == 8
     assert read_config(result.model_dir)["name"] == "ddpm-unet-tiny"
     # model_dir holds the EMA weights, which the final checkpoint keeps beside the raw ones.
