@@ -162,9 +162,12 @@ class Demo:
             mixed = self.version(ds.id, split)
 
         with self.stage("train the detector"):
+            jitter = s.detector_color_jitter
             det = self.train(model_pb2.MODEL_KIND_DETECTOR, mixed.id, s.detector, s.detector_steps,
-                             {"model": {"input_size": s.image_size}, "batch_size": s.detector_batch,
-                              "seed": s.seed}, "detector")  # fmt: skip
+                             {"model": {"input_size": s.image_size}, "batch_size": s.detector_batch, "seed": s.seed,
+                              "color_jitter_brightness": jitter, "color_jitter_contrast": jitter,
+                              "color_jitter_saturation": jitter, "calibration_max_type_ii": s.detector_max_type_ii},
+                             "detector")  # fmt: skip
 
         with self.stage("evaluate on held-out scenes"):
             ev = self.evaluate(det, mixed.id, dataset_pb2.SPLIT_TEST)

@@ -111,16 +111,21 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.log_path.touch()
-        self._own(self.log_path)
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
-        try:
-            self._run(
-                [_bin("pg_ctl"), "start", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_path), "-o", opts]
-            )
-        except subprocess.CalledProcessError as exc:
-            tail = self.log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"postgres did not start: {exc.stderr.strip()}\n{tail}") from exc
+        # The log is opened here and handed down as stdout/stderr (no `pg_ctl -l`): the server user
+        # may not be able to reach the state folder (a 0700 /root) even though its data folder moved.
+        with open(self.log_path, "ab") as log:
+            try:
+                subprocess.run(
+                    _as_pg_user([_bin("pg_ctl"), "start", "-D", str(self.data_dir), "-w", "-t", "60", "-o", opts]),
+                    check=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            except subprocess.CalledProcessError as exc:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"postgres did not start (pg_ctl exit {exc.returncode}):\n{tail}") from exc
         self.ensure_database()
 
     def ensure_database(self) -> None:

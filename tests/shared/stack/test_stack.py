@@ -73,3 +73,32 @@ def test_external_urls_are_used_and_left_running(stack):
     assert stopped == ["grpc"]
     with psycopg.connect(stack.database_url) as conn:  # the external database is still up
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_postgres_starts_for_a_state_folder_its_user_cannot_reach(tmp_path):
+    # As root, Postgres runs as the `terrafake` user. A state folder inside a 0700 directory (the
+    # default ~/.terrafake of root) moves the data folder, and the log is written through a file
+    # opened by this process, so neither needs the folder to be reachable by that user.
+    import shutil
+
+    import pytest
+
+    from shared.stack.postgres import EmbeddedPostgres, data_dir_for
+
+    if os.geteuid() != 0:
+        pytest.skip("only root runs Postgres as another user")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    home = private / ".terrafake"
+    data_dir = data_dir_for(home)
+    assert not data_dir.is_relative_to(private)
+    pg = EmbeddedPostgres(data_dir, procs.free_port(), home / "logs" / "postgres.log")
+    try:
+        pg.init()
+        pg.start()
+        with psycopg.connect(pg.url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert (home / "logs" / "postgres.log").stat().st_size > 0
+    finally:
+        pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
