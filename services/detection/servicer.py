@@ -74,7 +74,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         limit = self.ctx.settings.ingest.max_image_bytes
 
         def reader():
-            current = None  # (item_id, options, buffer)
+            current = None  # (item_id, options, buffer); each finished item goes out decoded
             try:
                 for msg in request_iterator:
                     kind = msg.WhichOneof("payload")
@@ -100,7 +100,14 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
                         if current is None or msg.end.item_id != current[0]:
                             items.put((msg.end.item_id, None, None, InvalidArgument("EndOfImage without its header")))
                         elif current[2] is not None:
-                            items.put((current[0], current[1], current[2], None))
+                            # Decoded here, while the answering loop runs the model on earlier items:
+                            # PIL's decoders release the GIL, so the two overlap.
+                            try:
+                                image = decode_rgb(current[2].bytes(), self.ctx.settings)
+                            except TerrafakeError as exc:
+                                items.put((current[0], None, None, exc))
+                            else:
+                                items.put((current[0], current[1], image, None))
                         current = None
             except Exception as exc:  # the client went away
                 items.put(("", None, None, exc))
@@ -124,12 +131,11 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
     def _answer(self, batch):
         groups: dict[str, list] = {}
         versions: dict[tuple[str, str], dict] = {}  # one registry lookup per model per batch
-        for item_id, options, buf, error in batch:
+        for item_id, options, image, error in batch:
             if error is not None:
                 yield self._error(item_id, error)
                 continue
             try:
-                image = decode_rgb(buf.bytes(), self.ctx.settings)
                 key = (options.model_version_id, options.model_name)
                 if key not in versions:
                     versions[key] = self._version(options)

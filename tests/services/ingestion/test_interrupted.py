@@ -10,10 +10,12 @@ from tests.services.ingestion.test_remote_sources import _layer_bbox
 def test_killed_ingest_job_resumes_without_duplicates(client, dataset, stack):
     with FakeRemote() as remote:
         bbox, x, y = _layer_bbox()
-        remote.delay(r"/tiles/", seconds=0.7, times=None)  # slow enough to kill it midway
+        # Tiles arrive one a second (the rate limit) and each takes 0.7 s: slow enough to kill the job
+        # midway, whatever the number of threads that process them.
+        remote.delay(r"/tiles/", seconds=0.7, times=None)
         job = client.ingest(
             "IngestXyzTiles", options={"dataset_id": dataset.id, "tile_size": 64}, url_template=remote.tile_url_template,
-            bbox=bbox, zoom=Z,
+            bbox=bbox, zoom=Z, requests_per_second=1.0,
         )  # fmt: skip
         wait_for(lambda: client.get_job(job.id).progress.step >= 2, timeout=60, what="some tiles ingested")
         procs.kill_hard(stack.process("worker-cpu"))
