@@ -424,6 +424,33 @@ def triton_direct_path(url: str, name: str, version: int, arrays: list[np.ndarra
     return setup, one_round
 
 
+def unbatched_copy(home: Path, triton_url: str, name: str, version: int) -> str:
+    """The exported model again as `<name>-nobatch`, its config without `dynamic_batching`, loaded into Triton.
+
+    Same files, backend and instance group: the only difference is that Triton runs every request as it
+    comes (at its own batch size, 1 here) instead of merging queued requests.
+    """
+    import re
+    import shutil
+
+    from shared.serving import TritonClient
+
+    source = home / "triton" / "models" / name
+    target_name = f"{name}-nobatch"
+    target = source.parent / target_name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    config = (target / "config.pbtxt").read_text()
+    config = re.sub(r"dynamic_batching \{[^}]*\}\n?", "", config)
+    config = re.sub(r'^name: ".*"$', f'name: "{target_name}"', config, count=1, flags=re.M)
+    if "dynamic_batching" in config or f'name: "{target_name}"' not in config:
+        raise RuntimeError(f"could not rewrite {target / 'config.pbtxt'}")
+    (target / "config.pbtxt").write_text(config)
+    with TritonClient(triton_url) as client:
+        client.load_model(target_name, version)
+    return target_name
+
+
 # --- the local-backend server -------------------------------------------------------------------------
 
 
@@ -707,6 +734,24 @@ def main(argv=None) -> int:
                 cell(f"triton direct b1 c{max(args.clients)}",
                      lambda: triton_direct_path(triton_url, reg["triton_model"], reg["triton_version"], arrays, 1),
                      1, max(args.clients), True, seconds=min(secs, 3.0))  # fmt: skip
+            if triton_url:
+                # The batching target: the same single-image requests from the same clients, with Triton's
+                # dynamic batcher on (the exported config) and off (a copy without it).
+                nobatch = unbatched_copy(home, triton_url, reg["triton_model"], reg["triton_version"])
+                results["model"]["triton_model_nobatch"] = nobatch
+                c = max(args.clients)
+                print(f"[runs] single-image requests, {c} clients, Triton dynamic batching on and off ...")
+                cell(f"dynbatch on b1 c{c}",
+                     lambda: triton_direct_path(triton_url, reg["triton_model"], reg["triton_version"], arrays, 1),
+                     1, c, True)  # fmt: skip
+                nostats = TritonStats(triton_url, nobatch, reg["triton_version"])
+                setup, one = triton_direct_path(triton_url, nobatch, reg["triton_version"], arrays, 1)
+                if deadline.left() > secs + 10:
+                    r = run_clients(setup, one, clients=c, batch=1, seconds=secs, max_images=cap, deadline=deadline,
+                                    meter=meter, triton=nostats)  # fmt: skip
+                    runs[f"dynbatch off b1 c{c}"] = r
+                    print(f"  dynbatch off b1 c{c}: {r['images_per_s']:,.0f} images/s, p50 {r['latency']['p50_ms']:.2f} ms")
+                nostats.close()
             print("[runs] forward pass again, 1 client (the limit is the mean of both) ...")
             for b in args.batch_sizes:
                 cell(f"forward again b{b} c1", lambda b=b: forward_path(model, arrays, b), b, 1)
@@ -802,6 +847,8 @@ def report(results: dict, args) -> None:
         rows.append(row("forward pass again (after all runs)", runs.get(f"forward again b{b} c1"), limit))
     for key in sorted(k for k in runs if k.startswith("triton direct")):
         rows.append(row("tritonclient -> Triton direct (no service)", runs[key], limit))
+    for key, label in (("on", "dynamic batching on"), ("off", "dynamic batching off (copy)")):
+        rows.append(row(f"tritonclient -> Triton, 1 image/request, {label}", runs.get(f"dynbatch {key} b1 c{max(args.clients)}"), limit))
     rows = [r for r in rows if r]
     m = results.get("model", {})
     print()
@@ -857,6 +904,15 @@ def report(results: dict, args) -> None:
                                       "target_min": TARGET_BATCHING_X, "met": x >= TARGET_BATCHING_X}  # fmt: skip
         print(f"target: Triton batched (DetectStream batch {b}, {c} clients) >= {TARGET_BATCHING_X:g}x unbatched single-image "
               f"Detect ({c} clients): {tri['images_per_s']:,.0f} vs {single['images_per_s']:,.0f} images/s = {x:.2f}x "
+              f"-> {verdict(x >= TARGET_BATCHING_X)}")  # fmt: skip
+    on, off = runs.get(f"dynbatch on b1 c{c}", {}), runs.get(f"dynbatch off b1 c{c}", {})
+    if on.get("images_per_s") and off.get("images_per_s"):
+        x = on["images_per_s"] / off["images_per_s"]
+        targets["triton_dynamic_batching"] = {"clients": c, "on_images_per_s": on["images_per_s"],
+                                              "off_images_per_s": off["images_per_s"], "ratio": x,
+                                              "target_min": TARGET_BATCHING_X, "met": x >= TARGET_BATCHING_X}  # fmt: skip
+        print(f"target: Triton dynamic batching >= {TARGET_BATCHING_X:g}x unbatched, single-image requests from {c} clients "
+              f"straight to Triton: {on['images_per_s']:,.0f} (on) vs {off['images_per_s']:,.0f} (off) images/s = {x:.2f}x "
               f"-> {verdict(x >= TARGET_BATCHING_X)}")  # fmt: skip
     results["targets"] = targets
 
