@@ -42,6 +42,8 @@ def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) 
 
 
 BETA_SCHEDULES: dict[str, Callable[[int], torch.Tensor]] = {"linear": linear_betas, "cosine": cosine_betas}
+# What a generator's output means: the noise, or v (see the module docstring).
+PREDICTIONS = ("epsilon", "v")
 
 
 def make_betas(name: str, num_timesteps: int) -> torch.Tensor:
@@ -63,8 +65,8 @@ class NoiseSchedule(nn.Module):
 
     def __init__(self, name: str = "linear", num_train_timesteps: int = 1000, prediction: str = "epsilon"):
         super().__init__()
-        if prediction not in ("epsilon", "v"):
-            raise ValueError(f"prediction must be 'epsilon' or 'v', got {prediction!r}")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
         self.name = name
         self.prediction = prediction
         self.num_train_timesteps = num_train_timesteps

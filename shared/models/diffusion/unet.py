@@ -19,12 +19,12 @@ from torch import nn
 
 from shared.models.base import ConfiguredModule
 from shared.models.diffusion.embeddings import TimestepEmbedding
+from shared.models.diffusion.noise_schedule import PREDICTIONS
 from shared.models.diffusion.unet_blocks import Downsample, ResAttnBlock, Upsample, group_norm
 
 MIN_IMAGE_SIZE = 32
 MAX_IMAGE_SIZE = 256
 NOISE_SCHEDULES = ("linear", "cosine")
-PREDICTIONS = ("epsilon", "v")
 
 
 class DDPMUNet(ConfiguredModule):
