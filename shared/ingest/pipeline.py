@@ -337,12 +337,8 @@ class OrderedPipeline:
         """Queue one item; returns the items committed meanwhile (waits while the window is full)."""
         if self._pool is None:
             return [(item, self.ingestor.process(item))]
-        if self.ingestor.is_done(item.ref):
-            done: Future = Future()
-            done.set_result(None)
-            self._pending.append((item, done))
-        else:
-            self._pending.append((item, self._pool.submit(self.ingestor.prepare, item)))
+        # An item already done (callers skip those) is prepared for nothing: commit ignores it.
+        self._pending.append((item, self._pool.submit(self.ingestor.prepare, item)))
         return self._drain(lambda: len(self._pending) > self.window)
 
     def finish(self) -> list[tuple[SourceItem, Outcome]]:
@@ -353,8 +349,7 @@ class OrderedPipeline:
         committed = []
         while self._pending and (must_wait() or self._pending[0][1].done()):
             item, future = self._pending.popleft()
-            prepared = future.result()
-            committed.append((item, self.ingestor.commit(prepared) if prepared is not None else Outcome()))
+            committed.append((item, self.ingestor.commit(future.result())))
         return committed
 
     def close(self) -> None:
