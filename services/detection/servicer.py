@@ -14,6 +14,7 @@ import threading
 import grpc
 
 from services.context import ServiceContext
+from services.evaluations import submit_evaluation
 from services.convert import job as job_message
 from services.interceptors import STATUS_CODES
 from services.images import ImageBuffer, decode_rgb, to_model_input
@@ -21,7 +22,6 @@ from shared.errors import InvalidArgument, TerrafakeError
 from shared.inference import LocalBackend, heatmap_png, label_for
 from shared.registry.store import RegistryStore
 from terrafake.detection.v1 import detection_service_pb2 as pb, detection_service_pb2_grpc
-from terrafake.ingestion.v1 import dataset_pb2
 
 MAX_BATCH = 64
 
@@ -166,12 +166,6 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
 
     def EvaluateDetector(self, request, context):
         version = self.registry.resolve(request.model_version_id, request.model_name or "detector", "DETECTOR")
-        dataset_version = self.ctx.datasets.get_version(request.dataset_version_id)
-        split = dataset_pb2.Split.Name(request.split).removeprefix("SPLIT_")
-        if split == "UNSPECIFIED":
-            split = "TEST" if dataset_version["test_count"] else "UNSPECIFIED"
-        if request.max_images < 0:
-            raise InvalidArgument("max_images must not be negative")
         robustness = {
             "jpeg_qualities": list(request.robustness.jpeg_qualities),
             "resize_factors": list(request.robustness.resize_factors),
@@ -182,14 +176,5 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         for f in robustness["resize_factors"]:
             if not 0 < f <= 1:
                 raise InvalidArgument("resize_factors must be in (0, 1]")
-        params = {
-            "model_version_id": str(version["id"]),
-            "kind": "DETECTOR",
-            "dataset_version_id": str(dataset_version["id"]),
-            "split": split,
-            "max_images": request.max_images,
-            "options": {"robustness": robustness},
-            "device": "auto",
-        }
-        job = self.ctx.submit("evaluation.run", params, idempotency_key=request.idempotency_key)
+        job = submit_evaluation(self.ctx, version, request, {"robustness": robustness}, "auto")
         return pb.EvaluateDetectorResponse(job=job_message(job))

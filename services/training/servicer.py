@@ -7,11 +7,11 @@ import re
 from google.protobuf.json_format import MessageToDict
 
 from services.context import ServiceContext
+from services.evaluations import submit_evaluation
 from services.convert import job as job_message
 from services.training import convert
 from shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from shared.registry.store import RegistryStore
-from terrafake.ingestion.v1 import dataset_pb2
 from terrafake.training.v1 import model_pb2, training_service_pb2 as pb, training_service_pb2_grpc
 
 _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -213,27 +213,12 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
 
     def StartEvaluation(self, request, context):
         version = self.registry.get_version(request.model_version_id)
-        dataset_version = self.ctx.datasets.get_version(request.dataset_version_id)
-        split = dataset_pb2.Split.Name(request.split).removeprefix("SPLIT_")
-        if split == "UNSPECIFIED":
-            split = "TEST" if dataset_version["test_count"] else "UNSPECIFIED"
-        if request.max_images < 0:
-            raise InvalidArgument("max_images must not be negative")
         options = request.WhichOneof("options")
         expected = version["kind"].lower()
         if options and options != expected:
             raise InvalidArgument(f"{options} options given for a {expected} model version")
         opts = MessageToDict(getattr(request, options), preserving_proto_field_name=True) if options else {}
-        params = {
-            "model_version_id": str(version["id"]),
-            "kind": version["kind"],
-            "dataset_version_id": str(dataset_version["id"]),
-            "split": split,
-            "max_images": request.max_images,
-            "options": opts,
-            "device": _device(request.resources),
-        }
-        job = self.ctx.submit("evaluation.run", params, idempotency_key=request.idempotency_key)
+        job = submit_evaluation(self.ctx, version, request, opts, _device(request.resources))
         return pb.StartEvaluationResponse(job=job_message(job))
 
     def GetEvaluation(self, request, context):
