@@ -120,18 +120,23 @@ def submit_burst(clients: Clients, n: int, threads: int, tag: str, deadline: Dea
     return out
 
 
-def submit_paced(clients: Clients, n: int, rate: float, threads: int, tag: str, deadline: Deadline) -> list[dict]:
-    """Open loop: request i is sent at start + i / rate, whatever happened to the earlier ones."""
-    futures = []
+def paced(n: int, rate: float, deadline: Deadline):
+    """Open loop: yields i = 0..n-1, each at start + i / rate whatever happened to the earlier ones;
+    stops early when the deadline is out."""
     start = time.monotonic()
+    for i in range(n):
+        if deadline.left() <= 0:
+            return
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield i
+
+
+def submit_paced(clients: Clients, n: int, rate: float, threads: int, tag: str, deadline: Deadline) -> list[dict]:
+    """Request i is sent at start + i / rate (see `paced`), on a pool so a slow reply delays nothing."""
     with ThreadPoolExecutor(threads) as pool:
-        for i in range(n):
-            if deadline.left() <= 0:
-                break
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(_submit, clients, f"bench-{tag}-{i}"))
+        futures = [pool.submit(_submit, clients, f"bench-{tag}-{i}") for i in paced(n, rate, deadline)]
     return [f.result() for f in futures]
 
 
@@ -297,15 +302,10 @@ class NoopWorker:
 
 def celery_phase(worker: NoopWorker, n: int, threads: int, rate: float | None, deadline: Deadline) -> dict:
     if rate:
-        start = time.monotonic()
-        for i in range(n):
-            if deadline.left() <= 0:
-                break
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+        sent = 0
+        for _ in paced(n, rate, deadline):
             worker.send()
-        sent = n
+            sent += 1
     else:
         with ThreadPoolExecutor(threads) as pool:
             sent = len(list(pool.map(lambda _: worker.send(), range(n))))
