@@ -64,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads here and OMP_NUM_THREADS for the stack's workers (default: torch's default)")
     p.add_argument("--progress-interval", type=float, default=None,
-                   help="TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS for the stack (default: the stack's 0.2 s)")
+                   help="TERRAFAKE_TRAINING_PROGRESS_MIN_INTERVAL_SECONDS for the stack (default: the stack's 1 s)")
     p.add_argument("--timeout", type=float, default=290.0, help="wall-clock budget in seconds (default 290)")
     return p.parse_args(argv)
 
@@ -262,7 +262,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
         stack_env = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     if args.progress_interval is not None:
-        stack_env["TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS"] = str(args.progress_interval)
+        stack_env["TERRAFAKE_TRAINING_PROGRESS_MIN_INTERVAL_SECONDS"] = str(args.progress_interval)
     info = machine_info()
     deadline = Deadline(args.timeout, "bench.training")
     results: dict = {"benchmark": "training", "machine": info, "args": vars(args)}

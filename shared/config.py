@@ -82,6 +82,8 @@ class Settings:
     supervisor_interval_seconds: float = 2.0
     retry_backoff_seconds: float = 2.0
     progress_min_interval_seconds: float = 0.2
+    # Training jobs run for hours at tens of steps/s; once a second is plenty to watch and costs less.
+    training_progress_min_interval_seconds: float = 1.0
     # Longer than the longest job: Redis redelivers unacked tasks after this.
     broker_visibility_timeout_seconds: int = 7 * 24 * 3600
     worker_concurrency: int = 1
@@ -180,6 +182,9 @@ class Settings:
             auth_cache_seconds=float(env.get("TERRAFAKE_AUTH_CACHE_SECONDS", 5)),
             db_timeout_seconds=float(env.get("TERRAFAKE_DB_TIMEOUT_SECONDS", 10)),
             progress_min_interval_seconds=float(env.get("TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS", 0.2)),
+            training_progress_min_interval_seconds=float(
+                env.get("TERRAFAKE_TRAINING_PROGRESS_MIN_INTERVAL_SECONDS", 1.0)
+            ),
             limits=limits,
             blob_root=opt_path("TERRAFAKE_BLOB_ROOT"),
             ingest_allowed_roots=tuple(

@@ -65,6 +65,10 @@ class JobContext:
         self._pending: tuple[Progress, dict] | None = None
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        training = str(job.get("kind", "")).startswith("training.")
+        self.progress_interval = (
+            settings.training_progress_min_interval_seconds if training else settings.progress_min_interval_seconds
+        )
 
     @property
     def work_dir(self) -> Path:
@@ -99,7 +103,7 @@ class JobContext:
         with self._pending_lock:
             merged = {**self._pending[1], **metrics} if self._pending else metrics
             self._pending = (prog, merged)
-        if force or step >= total or self.settings.progress_min_interval_seconds <= 0:
+        if force or step >= total or self.progress_interval <= 0:
             self.flush()
         self.check_cancelled()
 
@@ -113,7 +117,7 @@ class JobContext:
 
 
 def _report_progress(ctx: JobContext, stop: threading.Event) -> None:
-    interval = ctx.settings.progress_min_interval_seconds
+    interval = ctx.progress_interval
     if interval <= 0:
         return  # every report is written by the job's own thread
     while not stop.wait(interval):

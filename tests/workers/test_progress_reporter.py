@@ -36,3 +36,14 @@ def test_reporter_writes_the_latest_progress_in_order(settings, job_store: JobSt
     assert steps == sorted(steps) and steps[-1] == 50
     assert 2 <= len(steps) < 49  # throttled: far fewer writes than reports
     job_store.finish(job["id"], claimed["attempts"], "SUCCEEDED")
+
+
+def test_training_jobs_use_their_own_progress_interval(settings, job_store: JobStore):
+    tuned = settings.with_overrides(progress_min_interval_seconds=0.2, training_progress_min_interval_seconds=1.5)
+    intervals = {}
+    for kind, queue in (("training.generator", "gpu"), ("training.detector", "gpu"), ("ingestion.upload", "cpu")):
+        job, _ = job_store.create(kind, queue, {}, max_attempts=1)
+        claimed = job_store.claim(str(job["id"]), "test-worker", 30)
+        intervals[kind] = JobContext(claimed, job_store, tuned).progress_interval
+        job_store.finish(job["id"], claimed["attempts"], "CANCELLED")
+    assert intervals == {"training.generator": 1.5, "training.detector": 1.5, "ingestion.upload": 0.2}
