@@ -9,12 +9,20 @@ threshold and band on held-out data (see `calibration`).
 Generator (`evaluate_generator` -> GeneratorReport plus baselines): sliced
 Wasserstein distance on Laplacian-pyramid patches. The real set is split in
 two seeded halves A and B. The floor is SWD(B, A): what a perfect generator
-would reach at this sample size. The generated set is compared with A. Two
-baselines show the scale: B blurred (Gaussian, radius 1.5 px) vs A, and B with
-each tile cut into 8x8 patches shuffled (seeded) vs A (8 px pieces at 64 px:
-local texture intact, structure beyond a piece destroyed). Both baselines are
-built from B, the floor's own half, so they differ from the floor only by the
-degradation. A useful generator sits between the floor and the baselines.
+would reach at this sample size if it had learnt from the same scenes as A.
+The generated set is compared with A. Two baselines show the scale: real tiles
+blurred (Gaussian, radius 1.5 px), and real tiles cut into 8x8 patches shuffled
+(seeded) (8 px pieces at 64 px: local texture intact, structure beyond a piece
+destroyed). When the generator's own training tiles are given, a draw of them
+as large as the generated set is scored against A too (the training-data line:
+what a generator that reproduced its training data exactly would score), and
+the baselines are made from that draw, so that generator and baselines start
+from the same data. That matters when A comes from held-out scenes (other
+years, other seasons): their colours are information the generator never saw,
+and baselines made from B would get it for free. Baselines made from B are
+still reported beside them. Without training tiles the baselines are made
+from B. A useful generator sits between the training-data line and the
+baselines.
 
 Colorizer (`evaluate_colorizer` -> ColorizerReport): PSNR and SSIM of the
 colorized grayscale version of each image against the original, and of the
@@ -32,9 +40,20 @@ from PIL import Image
 from torch import nn
 
 from shared.models import colorize
-from shared.models.metrics import detector_metrics, psnr, roc_curve, sliced_wasserstein_distance, ssim
+from shared.models.metrics import (
+    detector_metrics,
+    psnr,
+    roc_curve,
+    sliced_wasserstein_distance,
+    ssim,
+)
 from shared.training.calibration import DEFAULT_UNCERTAIN_MARGIN, calibrate_scores
-from shared.training.perturb import gaussian_blur, jpeg_roundtrip, resize_roundtrip, shuffle_patches
+from shared.training.perturb import (
+    gaussian_blur,
+    jpeg_roundtrip,
+    resize_roundtrip,
+    shuffle_patches,
+)
 from shared.training.rng import derive_seed
 from shared.training.scoring import detector_scores
 
@@ -136,21 +155,25 @@ def evaluate_generator(
     generated: list[np.ndarray],
     real: list[np.ndarray],
     *,
+    training: list[np.ndarray] | None = None,
     projections: int = 512,
     seed: int = 0,
     patches_per_image: int = 128,
 ) -> dict:
     """A GeneratorReport as a dict, plus "baselines": {"blurred", "shuffled_patches"} (SWDs against real half A).
 
+    `training`: the real tiles the generator was trained on, or None. With them the report adds
+    "swd_training_data" (and per level), "num_training" and "reference_baselines" (the baselines made
+    from half B), and "baselines" are made from the training draw; "baseline_source" says which.
     Needs at least 2 real images; all images must share one size of at least 16x16.
     """
     if len(real) < 2 or not generated:
         raise ValueError("need at least 2 real images (for the two halves) and 1 generated image")
     real_arrays = np.stack([np.asarray(i) for i in real])
     generated_arrays = np.stack([np.asarray(i) for i in generated])
-    if generated_arrays.shape[1:] != real_arrays.shape[1:]:
-        shapes = f"{generated_arrays.shape[1:]} vs {real_arrays.shape[1:]}"
-        raise ValueError(f"generated and real tiles differ in shape: {shapes}")
+    for name, arrays in (("generated", generated_arrays), ("training", _stacked(training))):
+        if arrays is not None and arrays.shape[1:] != real_arrays.shape[1:]:
+            raise ValueError(f"{name} and real tiles differ in shape: {arrays.shape[1:]} vs {real_arrays.shape[1:]}")
     order = np.random.default_rng(derive_seed(seed, "real-split")).permutation(len(real_arrays))
     half_a, half_b = real_arrays[order[: len(order) // 2]], real_arrays[order[len(order) // 2 :]]
 
@@ -160,12 +183,15 @@ def evaluate_generator(
             images, half_a, num_projections=projections, patches_per_image=patches_per_image, seed=seed
         )
 
+    def baselines(source: np.ndarray, name: str) -> dict[str, float]:
+        shuffle_rng = np.random.default_rng(derive_seed(seed, name))
+        blurred = np.stack([gaussian_blur(i, BLUR_RADIUS) for i in source])
+        shuffled = np.stack([shuffle_patches(i, SHUFFLE_GRID, shuffle_rng) for i in source])
+        return {"blurred": swd(blurred).mean, "shuffled_patches": swd(shuffled).mean}
+
     floor = swd(half_b)
     result = swd(generated_arrays)
-    shuffle_rng = np.random.default_rng(derive_seed(seed, "shuffle"))
-    blurred = np.stack([gaussian_blur(i, BLUR_RADIUS) for i in half_b])
-    shuffled = np.stack([shuffle_patches(i, SHUFFLE_GRID, shuffle_rng) for i in half_b])
-    return {
+    report = {
         "swd": result.mean,
         "swd_real_floor": floor.mean,
         "swd_ratio": result.mean / floor.mean if floor.mean > 0 else float("nan"),
@@ -173,8 +199,29 @@ def evaluate_generator(
         "swd_real_floor_per_level": list(floor.per_level),
         "num_generated": len(generated_arrays),
         "num_real": len(real_arrays),
-        "baselines": {"blurred": swd(blurred).mean, "shuffled_patches": swd(shuffled).mean},
     }
+    reference_baselines = baselines(half_b, "shuffle")
+    training_arrays = _stacked(training)
+    if training_arrays is None:
+        return {**report, "baseline_source": "reference", "baselines": reference_baselines}
+    rng = np.random.default_rng(derive_seed(seed, "training-draw"))
+    draw = training_arrays[rng.permutation(len(training_arrays))[: len(generated_arrays)]]
+    data_line = swd(draw)
+    return {
+        **report,
+        "swd_training_data": data_line.mean,
+        "swd_training_data_per_level": list(data_line.per_level),
+        "num_training": len(draw),
+        "baseline_source": "training",
+        "baselines": baselines(draw, "shuffle-training"),
+        "reference_baselines": reference_baselines,
+    }
+
+
+def _stacked(images: list[np.ndarray] | None) -> np.ndarray | None:
+    if images is None or len(images) == 0:
+        return None
+    return np.stack([np.asarray(i) for i in images])
 
 
 def evaluate_colorizer(model: nn.Module, images: list[np.ndarray], *, device: torch.device | str = "cpu") -> dict:
@@ -233,7 +280,9 @@ def flat_metrics(report: dict) -> dict[str, float]:
                 flat[f"{name}.{k}"] = float(entry["metrics"][k])
         return flat
     if "swd" in report:
-        flat = {k: float(report[k]) for k in ("swd", "swd_real_floor", "swd_ratio")}
+        keys = ("swd", "swd_real_floor", "swd_ratio", "swd_training_data")
+        flat = {k: float(report[k]) for k in keys if k in report}
         flat.update({f"baseline_{k}_swd": float(v) for k, v in report.get("baselines", {}).items()})
+        flat.update({f"reference_baseline_{k}_swd": float(v) for k, v in report.get("reference_baselines", {}).items()})
         return flat
     return {k: float(report[k]) for k in ("psnr_db", "ssim", "baseline_psnr_db", "baseline_ssim")}

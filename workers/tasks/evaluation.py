@@ -10,12 +10,17 @@ into the registry beside the model version.
 
 from __future__ import annotations
 
+import logging
+
 from shared.datasets.loader import load_split, require
 from shared.datasets.store import DatasetStore
+from shared.errors import NotFound
 from shared.registry.store import RegistryStore
 from shared.storage import LocalBlobStore
 from workers.runtime import JobContext, job_task
 from workers.tasks.training import AUTHENTICITY, _device
+
+log = logging.getLogger("terrafake.worker")
 
 
 def _load_model(version: dict, device):
@@ -66,9 +71,10 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
 
 
 def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tuple[dict, dict]:
+    import numpy as np
+
     from shared.training.evaluate import evaluate_generator
     from shared.training.generate import generate_images
-    import numpy as np
 
     size = int(version["config"]["image_size"])
     real, rows = load_split(store, blobs, params["dataset_version_id"], params["split"], size=size,
@@ -87,12 +93,37 @@ def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tu
         device=device, callback=callback,
     )  # fmt: skip
     generated = [np.asarray(im.convert("RGB"), dtype=np.uint8) for im in images]
-    report = evaluate_generator(generated, real, projections=int(opts.get("swd_projections") or 512),
-                                seed=int(opts.get("seed", 0)))  # fmt: skip
+    training = _training_tiles(version, store, blobs, size, n, int(opts.get("seed", 0)))
+    report = evaluate_generator(generated, real, training=training, seed=int(opts.get("seed", 0)),
+                                projections=int(opts.get("swd_projections") or 512))  # fmt: skip
     metrics = {k: float(v) for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    for name, value in (report.get("baselines") or {}).items():
-        metrics[f"baseline_{name}_swd"] = float(value)
+    for prefix in ("", "reference_"):
+        for name, value in (report.get(f"{prefix}baselines") or {}).items():
+            metrics[f"{prefix}baseline_{name}_swd"] = float(value)
     return report, metrics
+
+
+def _training_tiles(version, store, blobs, size: int, n: int, seed: int) -> list | None:
+    """Up to n real tiles from the TRAIN split the generator learnt from (as its trainer reads them), or None.
+
+    A generator whose dataset version is gone (or was registered without one) is still evaluated:
+    without its training tiles the baselines come from the evaluated split, and the report says so.
+    """
+    import numpy as np
+
+    dataset_version_id = version.get("dataset_version_id")
+    if not dataset_version_id:
+        return None
+    try:
+        images, rows = load_split(store, blobs, str(dataset_version_id), "TRAIN", size=size, limit=4 * n)
+    except NotFound as exc:  # a deleted training set only drops one reference line
+        log.warning("training tiles of %s unreadable (%s); baselines from the evaluated split", dataset_version_id, exc)
+        return None
+    real = [im for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY, "real") == "real"]
+    if not real:
+        return None
+    order = np.random.default_rng(seed).permutation(len(real))[:n]
+    return [real[i] for i in order]
 
 
 def evaluate_colorizer_version(ctx, version, params, store, blobs, device) -> tuple[dict, dict]:
@@ -125,7 +156,7 @@ def run_evaluation(ctx: JobContext) -> dict:
     ctx.progress(0, 1, f"evaluating {version['model_name']} v{version['version']}", force=True)
     report, metrics = EVALUATORS[version["kind"]](ctx, version, params, store, blobs, _device(params["device"]))
     # Proto JSON field names only: extra keys (e.g. generator baselines) stay in metrics.
-    report_for_proto = {k: v for k, v in report.items() if k != "baselines"}
+    report_for_proto = {k: v for k, v in report.items() if k not in ("baselines", "reference_baselines")}
     row = registry.save_evaluation(
         job_id=ctx.job_id, model_version_id=version["id"], dataset_version_id=params["dataset_version_id"],
         split=params["split"], metrics=metrics, report=report_for_proto,

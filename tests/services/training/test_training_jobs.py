@@ -8,12 +8,12 @@ import pytest
 
 from shared.client import ClientError
 from shared.stack import procs
-from terrafake.ingestion.v1 import dataset_pb2
+from terrafake.ingestion.v1 import dataset_pb2, ingestion_service_pb2 as ing_pb
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as jobs_pb
 from terrafake.training.v1 import evaluation_pb2, model_pb2, training_service_pb2 as pb
 from tests.conftest import wait_for
 from tests.services.conftest import make_version as _version, start_training as _train
-from tests.services.ingestion.helpers import finished, list_images
+from tests.services.ingestion.helpers import finished, list_images, scene_bytes
 
 
 def test_generator_training_reports_progress_and_registers_a_version(client, generator, real_tiles):
@@ -78,7 +78,35 @@ def test_generator_evaluation_reports_swd_against_the_real_floor(client, generat
     g = ev.evaluation.generator
     assert g.swd > 0 and g.swd_real_floor > 0 and g.swd_ratio == pytest.approx(g.swd / g.swd_real_floor, rel=1e-6)
     assert g.num_generated == 16
+    # Beside the floor: the generator's own TRAIN-split tiles scored the same way, and baselines made
+    # from them (the ones made from the evaluated split kept beside them).
+    assert g.baseline_source == "training" and 0 < g.num_training <= 16 and g.swd_training_data > 0
+    assert len(g.swd_training_data_per_level) == len(g.swd_per_level)
+    metrics = ev.evaluation.metrics
+    for name in ("blurred", "shuffled_patches"):
+        assert metrics[f"baseline_{name}_swd"] > 0 and metrics[f"reference_baseline_{name}_swd"] > 0
+        assert metrics[f"baseline_{name}_swd"] != metrics[f"reference_baseline_{name}_swd"]
+
+
+def test_generator_evaluation_without_its_training_dataset_uses_reference_baselines(client, real_tiles):
+    # The dataset a generator learnt from can be deleted (force=true) while the model stays registered.
+    ds = client.create_dataset(f"gone-{uuid.uuid4().hex[:8]}")
+    opts = {"dataset_id": ds.id, "tile_size": 128, "resize_to": 32, "labels": {"authenticity": "real"}}
+    finished(client, client.upload([("scene-5.png", scene_bytes(5)), ("scene-6.png", scene_bytes(6))], opts).job)
+    trained = finished(client, _train(client, model_pb2.MODEL_KIND_GENERATOR, _version(client, ds.id).id,
+                                      "ddpm-unet-tiny", 2), timeout=300)  # fmt: skip
+    client.call(client.ingestion.DeleteDataset, ing_pb.DeleteDatasetRequest(dataset_id=ds.id, force=True))
+    req = pb.StartEvaluationRequest(
+        model_version_id=trained.result["model_version_id"], dataset_version_id=real_tiles[1].id,
+        generator=evaluation_pb2.GeneratorEvaluationOptions(num_samples=8, swd_projections=16, sampling={"steps": 2}),
+    )  # fmt: skip
+    job = finished(client, client.call(client.training.StartEvaluation, req).job, timeout=300)
+    assert job.state == job_pb2.JOB_STATE_SUCCEEDED, job.error
+    ev = client.call(client.training.GetEvaluation, pb.GetEvaluationRequest(evaluation_id=job.result["evaluation_id"]))
+    g = ev.evaluation.generator
+    assert g.baseline_source == "reference" and g.num_training == 0 and g.swd_training_data == 0
     assert ev.evaluation.metrics["baseline_blurred_swd"] > 0
+    assert not any(k.startswith("reference_baseline_") for k in ev.evaluation.metrics)
 
 
 def test_cancel_then_resume_from_checkpoint(client, real_tiles):

@@ -8,8 +8,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
+from shared.assets import naip_scenes
 from shared.training import evaluate_detector, evaluate_generator, flat_metrics
 from tests.shared.training.conftest import crops
 
@@ -161,3 +163,47 @@ def test_generator_report_floor_baselines_and_ratio(naip_64):
     assert bad["swd_ratio"] > 3.0 * report["swd_ratio"]
     assert evaluate_generator(similar, naip_64, projections=128, seed=0) == report  # seeded
     assert {"swd", "swd_ratio", "baseline_blurred_swd"} <= set(flat_metrics(report))
+
+
+def scene_crops(scenes: list[int], size: int, per_scene: int, seed: int) -> list[np.ndarray]:
+    """Seeded random crops of the given NAIP scenes (one scene per year, oldest first)."""
+    rng, out = np.random.default_rng(seed), []
+    for path in [naip_scenes()[i] for i in scenes]:
+        image = np.asarray(Image.open(path).convert("RGB"))
+        h, w = image.shape[:2]
+        for _ in range(per_scene):
+            y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+            out.append(np.ascontiguousarray(image[y : y + size, x : x + size]))
+    return out
+
+
+def test_generator_report_with_training_tiles_from_other_scenes():
+    # Evaluated on two held-out years; the training tiles, and a "generator" that reproduces them
+    # exactly (more crops of the same eight years), never saw those years.
+    reference = scene_crops([0, 9], 64, per_scene=40, seed=0)
+    training, generated = scene_crops(list(range(1, 9)), 64, 12, seed=1), scene_crops(list(range(1, 9)), 64, 8, seed=2)
+    plain_report = evaluate_generator(generated, reference, projections=128, seed=0)
+    report = evaluate_generator(generated, reference, training=training, projections=128, seed=0)
+    assert plain_report["baseline_source"] == "reference" and "swd_training_data" not in plain_report
+    assert report["baseline_source"] == "training"
+    assert report["num_training"] == len(generated) < len(training)  # a draw as large as the generated set
+    assert len(report["swd_training_data_per_level"]) == len(report["swd_per_level"]) == 3
+    assert report["reference_baselines"] == plain_report["baselines"]  # same seeds, same half B
+    shared_keys = set(plain_report) - {"baselines", "baseline_source"}
+    assert {k: report[k] for k in shared_keys} == {k: plain_report[k] for k in shared_keys}
+    # Other years put the training data itself well above the real-vs-real floor; the generator that
+    # copies it scores about what its training data does ...
+    assert report["swd_training_data"] > 1.5 * report["swd_real_floor"], report
+    assert report["swd"] == pytest.approx(report["swd_training_data"], rel=0.25)
+    # ... and baselines made from the held-out years themselves beat even that perfect copy, which is
+    # why the baselines are made from the training tiles when they are known.
+    assert max(report["reference_baselines"].values()) < report["swd_training_data"], report
+    assert report["baselines"] != report["reference_baselines"]
+    flat = flat_metrics(report)
+    assert {"swd_training_data", "baseline_blurred_swd", "reference_baseline_blurred_swd"} <= set(flat)
+    assert evaluate_generator(generated, reference, training=training, projections=128, seed=0) == report
+
+
+def test_generator_report_rejects_training_tiles_of_another_size(naip_64):
+    with pytest.raises(ValueError, match="training and real tiles differ in shape"):
+        evaluate_generator(naip_64[:4], naip_64, training=crops(32, per_tile=1, seed=3), projections=16)

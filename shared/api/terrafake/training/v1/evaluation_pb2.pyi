@@ -137,7 +137,7 @@ class DetectorReport(_message.Message):
     def __init__(self, threshold: _Optional[float] = ..., uncertain_lower: _Optional[float] = ..., uncertain_upper: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ..., roc_curve: _Optional[_Iterable[_Union[RocPoint, _Mapping]]] = ..., robustness: _Optional[_Iterable[_Union[RobustnessResult, _Mapping]]] = ..., num_real: _Optional[int] = ..., num_generated: _Optional[int] = ...) -> None: ...
 
 class GeneratorReport(_message.Message):
-    __slots__ = ("swd", "swd_real_floor", "swd_ratio", "swd_per_level", "swd_real_floor_per_level", "num_generated", "num_real")
+    __slots__ = ("swd", "swd_real_floor", "swd_ratio", "swd_per_level", "swd_real_floor_per_level", "num_generated", "num_real", "swd_training_data", "swd_training_data_per_level", "num_training", "baseline_source")
     SWD_FIELD_NUMBER: _ClassVar[int]
     SWD_REAL_FLOOR_FIELD_NUMBER: _ClassVar[int]
     SWD_RATIO_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +145,10 @@ class GeneratorReport(_message.Message):
     SWD_REAL_FLOOR_PER_LEVEL_FIELD_NUMBER: _ClassVar[int]
     NUM_GENERATED_FIELD_NUMBER: _ClassVar[int]
     NUM_REAL_FIELD_NUMBER: _ClassVar[int]
+    SWD_TRAINING_DATA_FIELD_NUMBER: _ClassVar[int]
+    SWD_TRAINING_DATA_PER_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    NUM_TRAINING_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_SOURCE_FIELD_NUMBER: _ClassVar[int]
     swd: float
     swd_real_floor: float
     swd_ratio: float
@@ -152,7 +156,11 @@ class GeneratorReport(_message.Message):
     swd_real_floor_per_level: _containers.RepeatedScalarFieldContainer[float]
     num_generated: int
     num_real: int
-    def __init__(self, swd: _Optional[float] = ..., swd_real_floor: _Optional[float] = ..., swd_ratio: _Optional[float] = ..., swd_per_level: _Optional[_Iterable[float]] = ..., swd_real_floor_per_level: _Optional[_Iterable[float]] = ..., num_generated: _Optional[int] = ..., num_real: _Optional[int] = ...) -> None: ...
+    swd_training_data: float
+    swd_training_data_per_level: _containers.RepeatedScalarFieldContainer[float]
+    num_training: int
+    baseline_source: str
+    def __init__(self, swd: _Optional[float] = ..., swd_real_floor: _Optional[float] = ..., swd_ratio: _Optional[float] = ..., swd_per_level: _Optional[_Iterable[float]] = ..., swd_real_floor_per_level: _Optional[_Iterable[float]] = ..., num_generated: _Optional[int] = ..., num_real: _Optional[int] = ..., swd_training_data: _Optional[float] = ..., swd_training_data_per_level: _Optional[_Iterable[float]] = ..., num_training: _Optional[int] = ..., baseline_source: _Optional[str] = ...) -> None: ...
 
 class ColorizerReport(_message.Message):
     __slots__ = ("psnr_db", "ssim", "baseline_psnr_db", "baseline_ssim", "psnr_db_per_class", "num_images")
