@@ -130,7 +130,8 @@ def samples(report: DemoReport) -> Html | None:
     if metrics:
         parts.append(tag("h3", "Generator metrics"))
         row = [key_value_table(metrics, humanize_keys=True)]
-        swd = [(humanize(k), v) for k, v in metrics.items() if "swd" in str(k).lower()]
+        # SWD values only: their ratio to the floor is a different unit and would set the scale.
+        swd = [(humanize(k), v) for k, v in metrics.items() if "swd" in str(k).lower() and "ratio" not in str(k).lower()]
         if len(swd) > 1:
             # The generated set's SWD is only meaningful next to the real-vs-real
             # floor and the degraded baselines it should beat.

@@ -143,6 +143,8 @@ def full_report() -> DemoReport:
         generator_metrics={
             "swd": 0.0412,
             "swd_real_floor": 0.0105,
+            "swd_ratio": 3.92,
+            "swd_training_data": 0.0388,
             "baseline_blurred_swd": 0.0664,
             "baseline_shuffled_patches_swd": 0.0531,
         },

@@ -82,6 +82,9 @@ def test_charts_are_well_formed_svg(written):
     assert any("loss (log scale)" in s for s in written.svgs)
     timings = written.svgs[0]
     assert "Total: 12 min 15 s" in timings
+    swd = next(s for s in written.svgs if "SWD training data" in s)
+    assert "SWD real floor" in swd and "ratio" not in swd.lower()  # the ratio is in the table, not on the SWD axis
+    assert "SWD ratio" in written.text
 
 
 def test_tables_show_targets_metrics_and_confusion(written):
