@@ -93,7 +93,7 @@ def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tu
         device=device, callback=callback,
     )  # fmt: skip
     generated = [np.asarray(im.convert("RGB"), dtype=np.uint8) for im in images]
-    training = _training_tiles(version, store, blobs, size, n, int(opts.get("seed", 0)))
+    training = _training_tiles(version, params, store, blobs, size, n, int(opts.get("seed", 0)))
     report = evaluate_generator(generated, real, training=training, seed=int(opts.get("seed", 0)),
                                 projections=int(opts.get("swd_projections") or 512))  # fmt: skip
     metrics = {k: float(v) for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -103,17 +103,21 @@ def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tu
     return report, metrics
 
 
-def _training_tiles(version, store, blobs, size: int, n: int, seed: int) -> list | None:
+def _training_tiles(version, params, store, blobs, size: int, n: int, seed: int) -> list | None:
     """Up to n real tiles from the TRAIN split the generator learnt from (as its trainer reads them), or None.
 
-    A generator whose dataset version is gone (or was registered without one) is still evaluated:
-    without its training tiles the baselines come from the evaluated split, and the report says so.
+    None too when the evaluated split is that TRAIN split itself (the distribution the generator
+    learnt, as FID is usually measured). A generator whose dataset version is gone (or was registered
+    without one) is still evaluated: without its training tiles the baselines come from the evaluated
+    split, and the report says so.
     """
     import numpy as np
 
     dataset_version_id = version.get("dataset_version_id")
     if not dataset_version_id:
         return None
+    if str(dataset_version_id) == str(params["dataset_version_id"]) and params["split"] == "TRAIN":
+        return None  # evaluated on its own training tiles: they are the reference, not a second line
     try:
         images, rows = load_split(store, blobs, str(dataset_version_id), "TRAIN", size=size, limit=4 * n)
     except NotFound as exc:  # a deleted training set only drops one reference line

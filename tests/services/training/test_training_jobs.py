@@ -88,6 +88,21 @@ def test_generator_evaluation_reports_swd_against_the_real_floor(client, generat
         assert metrics[f"baseline_{name}_swd"] != metrics[f"reference_baseline_{name}_swd"]
 
 
+def test_generator_evaluated_on_its_own_training_split_has_no_second_training_line(client, generator, real_tiles):
+    _, version = real_tiles
+    req = pb.StartEvaluationRequest(
+        model_version_id=generator[0].result["model_version_id"], dataset_version_id=version.id,
+        split=dataset_pb2.SPLIT_TRAIN,
+        generator=evaluation_pb2.GeneratorEvaluationOptions(num_samples=8, swd_projections=16, sampling={"steps": 2}),
+    )  # fmt: skip
+    job = finished(client, client.call(client.training.StartEvaluation, req).job, timeout=300)
+    ev = client.call(client.training.GetEvaluation, pb.GetEvaluationRequest(evaluation_id=job.result["evaluation_id"]))
+    g = ev.evaluation.generator
+    # The reference is the training tiles themselves: no line that compares them with themselves.
+    assert ev.evaluation.split == dataset_pb2.SPLIT_TRAIN
+    assert g.baseline_source == "reference" and g.num_training == 0 and g.swd > 0
+
+
 def test_generator_evaluation_without_its_training_dataset_uses_reference_baselines(client, real_tiles):
     # The dataset a generator learnt from can be deleted (force=true) while the model stays registered.
     ds = client.create_dataset(f"gone-{uuid.uuid4().hex[:8]}")
