@@ -41,6 +41,11 @@ def test_smoke_demo_end_to_end(tmp_path):
     ):  # fmt: skip
         assert f"== {stage}" in out.stdout and stage in out.stdout.split("stage timings:")[1]
     assert "100.0%  SUCCEEDED" in out.stderr  # progress bars were shown
+    # The generator is scored against its training years (the targets) and the held-out years,
+    # where its own training tiles are scored too.
+    assert re.search(r"generator SWD against its training years \d\.\d+ \(floor", out.stdout)
+    assert re.search(r"against the held-out years \d\.\d+ \(floor \d\.\d+, its training tiles \d", out.stdout)
+    assert "quality targets met: " in out.stdout and " of 5" in out.stdout
     report = re.search(r"report: (\S+)", out.stdout).group(1)
     html = open(report, encoding="utf-8").read()
     page = _Collect()
