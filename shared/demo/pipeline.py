@@ -145,7 +145,8 @@ class Demo:
                     zoom=ZOOM,
                 )  # fmt: skip
                 job = self.follow(job)
-            self.say(f"   {job.result['images_added']} real {s.image_size}-px tiles from {tiles.tile_count()} map tiles")
+            added = int(job.result["images_added"])
+            self.say(f"   {added} real {s.image_size}-px tiles from {tiles.tile_count()} map tiles")
             real_version = self.version(ds.id, split, {"authenticity": "real"})
 
         with self.stage("train the DDPM generator"):
@@ -293,9 +294,9 @@ class Demo:
             served.append({"name": job.result["triton_model"], "version": int(job.result["triton_version"]),
                            "parity_max_abs_diff": job.result["parity_max_abs_diff"], "ready": True})  # fmt: skip
         t0 = time.monotonic()
-        req = gen_pb.GenerateRequest(model_version_id=gen, count=8, seed=42,
-                                     sampling=gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDIM, eta=self.s.sampler_eta,
-                                                                     steps=self.s.sampler_steps))  # fmt: skip
+        s = self.s
+        sampling = gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDIM, steps=s.sampler_steps, eta=s.sampler_eta)
+        req = gen_pb.GenerateRequest(model_version_id=gen, count=8, seed=42, sampling=sampling)
         generated = [m for m in self.c.generation.Generate(req, metadata=self.c.metadata, timeout=300)
                      if m.HasField("header")]  # fmt: skip
         gen_seconds = time.monotonic() - t0

@@ -131,13 +131,14 @@ def samples(report: DemoReport) -> Html | None:
         parts.append(tag("h3", "Generator metrics"))
         row = [key_value_table(metrics, humanize_keys=True)]
         # SWD values only: their ratio to the floor is a different unit and would set the scale.
-        swd = [(humanize(k), v) for k, v in metrics.items() if "swd" in str(k).lower() and "ratio" not in str(k).lower()]
+        swd = [(humanize(k), v) for k, v in metrics.items() if "swd" in str(k).lower() and "ratio" not in str(k)]
         if len(swd) > 1:
             # The generated set's SWD is only meaningful next to the real-vs-real
             # floor and the degraded baselines it should beat.
             main = next((name for name, _ in swd if name == "SWD"), None)
             chart = bar_chart(swd, color="#9aa5b1", highlight={main: SERIES_COLORS[0]} if main else None, width=560)
-            row.append(figure(Html(chart), "Sliced Wasserstein distance to held-out real tiles: lower is closer."))
+            caption = 'Sliced Wasserstein distance to real tiles ("held out": the test scenes): lower is closer.'
+            row.append(figure(Html(chart), caption))
         parts.append(tag("div", join(row), class_="row"))
     return join(parts) if parts else None
 
