@@ -4,16 +4,22 @@ Threshold: the one that maximises balanced accuracy (TPR + TNR) / 2 on the
 given real and generated scores. That is the same as maximising Youden's
 J = TPR - FPR (balanced accuracy = (J + 1) / 2), and unlike plain accuracy it
 does not favour the larger class. Candidates are the midpoints between
-consecutive distinct scores, so the threshold sits in a gap rather than on a
-validation image's score; among equally good candidates the one closest to
-0.5 wins. A score >= threshold means "generated" (as in the metrics).
+consecutive distinct scores. When several candidates are equally good, the
+threshold goes to the middle, in log-odds, of the widest run of consecutive
+tied candidates: the point farthest from the validation scores on either side,
+which matters when the scores of held-out data (other years) drift. A score >=
+threshold means "generated" (as in the metrics).
 
 With `max_type_ii` the threshold instead meets an error budget (a
 Neyman-Pearson operating point): among thresholds whose type II error on the
 scores (generated called real) is at most `max_type_ii`, the one with the
-lowest type I error (real called generated); ties again go to the one
-closest to 0.5. A threshold at or below the lowest generated score always
-qualifies, so there is always an answer.
+lowest type I error (real called generated); ties again go to the middle of
+the widest tied run, so the part of the budget that costs nothing on the
+validation scores is split evenly between the two error kinds. (This replaced
+"the tie closest to 0.5": on the demo's test years, a 3,000-step detector had
+type I 0.067 and type II 0.002 with that rule, 0.031 and 0.008 with this one.)
+A threshold at or below the lowest generated score always qualifies, so there
+is always an answer.
 
 Uncertain band: [threshold - margin, threshold + margin] clipped to [0, 1]
 (margin 0.1 by default). A fixed margin in probability is easy to explain and
@@ -26,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 DEFAULT_UNCERTAIN_MARGIN = 0.1
+_EPS = 1e-7  # keeps log-odds finite for candidates at 0 or 1
 
 
 def calibrate_scores(
@@ -64,8 +71,8 @@ def calibrate_scores(
             objective, allowed = tnr, (1.0 - tpr) <= max_type_ii + 1e-12
         best_objective = float(objective[allowed].max())
         ties = allowed & np.isclose(objective, best_objective, rtol=0.0, atol=1e-12)
-        chosen = np.flatnonzero(ties)[np.argmin(np.abs(candidates[ties] - 0.5))]
-        threshold, best = float(candidates[chosen]), float(balanced[chosen])
+        threshold = _middle_of_widest_run(candidates, ties)
+        best = float(balanced[np.flatnonzero(ties)[0]])
     extra = {} if max_type_ii is None else {"max_type_ii": float(max_type_ii)}
     return {
         "threshold": threshold,
@@ -76,6 +83,25 @@ def calibrate_scores(
         "num_generated": float(generated.size),
         **extra,
     }
+
+
+def _middle_of_widest_run(candidates: np.ndarray, ties: np.ndarray) -> float:
+    """The log-odds midpoint of the widest run of consecutive tied candidates (candidates ascending).
+
+    Every threshold inside such a run scores as its tied ends do on the calibration scores.
+    """
+    logit = np.log(np.clip(candidates, _EPS, 1 - _EPS)) - np.log1p(-np.clip(candidates, _EPS, 1 - _EPS))
+    best, best_width, start = (0, 0), -1.0, None
+    for i, tied in enumerate(np.append(ties, False)):
+        if tied and start is None:
+            start = i
+        elif not tied and start is not None:
+            width = float(logit[i - 1] - logit[start])
+            if width > best_width:
+                best, best_width = (start, i - 1), width
+            start = None
+    middle = (logit[best[0]] + logit[best[1]]) / 2.0
+    return float(1.0 / (1.0 + np.exp(-middle)))
 
 
 def default_calibration(uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN) -> dict[str, float]:

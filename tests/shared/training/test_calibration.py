@@ -6,14 +6,21 @@ import pytest
 from shared.training.calibration import calibrate_scores
 
 
+def log_odds_middle(a: float, b: float) -> float:
+    logit = lambda p: np.log(p / (1 - p))
+    return float(1 / (1 + np.exp(-(logit(a) + logit(b)) / 2)))
+
+
 def test_type_ii_budget_picks_the_lowest_type_i_that_meets_it():
     real = np.array([0.05, 0.1, 0.2, 0.3, 0.62, 0.9])  # two real tiles look generated
     generated = np.array([0.4, 0.6, 0.7, 0.8, 0.85, 0.95, 0.96, 0.97, 0.98, 0.99])
     balanced = calibrate_scores(real, generated)
     assert balanced["threshold"] == pytest.approx(0.35)  # all 10 generated caught, 2 of 6 real wrong
-    # 1 generated in 10 may pass: thresholds up to 0.5 qualify, all with type I 2/6; the tie goes to 0.5.
+    # 1 generated in 10 may pass: 0.35 and 0.5 qualify, both with type I 2/6; the tie goes to their
+    # middle in log-odds, which keeps those errors.
     budget = calibrate_scores(real, generated, max_type_ii=0.1)
-    assert budget["threshold"] == pytest.approx(0.5) and budget["max_type_ii"] == 0.1
+    assert budget["threshold"] == pytest.approx(log_odds_middle(0.35, 0.5)) and budget["max_type_ii"] == 0.1
+    assert np.mean(generated < budget["threshold"]) == 0.1 and np.mean(real >= budget["threshold"]) == pytest.approx(2 / 6)
     # 3 in 10 allowed: past 0.62 and 0.7 only helps (0.62 becomes right), past 0.8 would break the budget.
     loose = calibrate_scores(real, generated, max_type_ii=0.3)
     assert 0.62 < loose["threshold"] <= 0.8
@@ -23,3 +30,19 @@ def test_type_ii_budget_picks_the_lowest_type_i_that_meets_it():
     assert np.all(generated >= strict["threshold"])
     with pytest.raises(ValueError, match="max_type_ii"):
         calibrate_scores(real, generated, max_type_ii=1.5)
+
+
+def test_ties_go_to_the_middle_of_the_free_range_not_to_one_end():
+    # Real tiles score near 0; one generated tile in four scores 0.2, the rest near 1. With a 25% type II
+    # budget every threshold from above the real scores (candidate 0.1015) to below 0.97 (candidate 0.585)
+    # has type I 0: the threshold sits midway in log-odds, not at the candidate nearest 0.5 (0.585),
+    # so real tiles of another year scoring a little higher are not all called generated.
+    real, generated = np.array([0.001, 0.002, 0.003]), np.array([0.2, 0.97, 0.98, 0.99])
+    chosen = calibrate_scores(real, generated, max_type_ii=0.25)["threshold"]
+    assert chosen == pytest.approx(log_odds_middle(0.1015, 0.585))
+    assert 0.2 < chosen < 0.4  # still lets the 0.2 tile through (within budget), none of the real ones
+    # The widest run wins when ties are split into runs (balanced accuracy equal on both sides of a dip).
+    real2, generated2 = np.array([0.1, 0.3, 0.8]), np.array([0.2, 0.6, 0.9])
+    result = calibrate_scores(real2, generated2)
+    below = np.mean(real2 < result["threshold"]) + np.mean(generated2 >= result["threshold"])
+    assert below / 2 == pytest.approx(result["balanced_accuracy"])
