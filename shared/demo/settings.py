@@ -20,7 +20,7 @@ class DemoSettings:
     # DDIM eta (0: deterministic; 1: stochastic, as DDPM). eta=1 was not better on the demo's split.
     sampler_eta: float = 0.0
     detector: str = "detector-small"
-    detector_steps: int = 1500
+    detector_steps: int = 3000
     detector_batch: int = 64
     # Colour jitter on both classes (held-out years differ in exposure and colour), and the
     # threshold that keeps type II error (generated called real) within 2% on the validation years.
