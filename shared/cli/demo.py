@@ -7,6 +7,7 @@ HTML report under $TERRAFAKE_HOME/reports/, and stops the stack (unless
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from shared.client import connect
@@ -19,6 +20,8 @@ def run_demo(args, settings) -> int:
     from shared.demo.settings import PRESETS
 
     preset = PRESETS[args.preset]
+    if getattr(args, "seed", None) is not None:
+        preset = dataclasses.replace(preset, seed=args.seed)
     stack = Stack(settings)
     started = time.monotonic()
     print("== start the local stack (Postgres, Redis, Triton, gRPC server, workers)")

@@ -370,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--preset", choices=["cpu", "gpu", "smoke"], default="cpu",
                       help="cpu: under 15 min on 2 cores (default); gpu: larger models for a CUDA node; "
                            "smoke: the smallest end-to-end run")
+    demo.add_argument("--seed", type=int, default=None,
+                      help="seed of the split (which scenes are held out), training and sampling (default: 0)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -30,7 +30,7 @@ def test_smoke_demo_end_to_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TERRAFAKE_TRITON_URL")}
     env.update(TERRAFAKE_HOME=str(home), TERRAFAKE_GRPC_ADDRESS=f"127.0.0.1:{free_port()}")
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "demo", "--preset", "smoke"],
+        [sys.executable, "-m", "shared.cli.main", "demo", "--preset", "smoke", "--seed", "3"],
         capture_output=True, text=True, env=env, timeout=900,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -53,6 +53,8 @@ def test_smoke_demo_end_to_end(tmp_path):
     assert page.svgs >= 3  # loss curves, ROC, timings
     assert len(page.imgs) >= 20 and all(src.startswith("data:image/png;base64,") for src in page.imgs)
     assert "USDA" in html  # imagery attribution is shown
+    settings = html.split('class="kv settings"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r">seed</t[hd]>\s*<td[^>]*>3</td>", settings), settings[:2000]  # --seed reached the run
     # The stack it started is stopped again.
     status = subprocess.run([sys.executable, "-m", "shared.cli.main", "stack", "status"], capture_output=True,
                             text=True, env=env, timeout=60)  # fmt: skip
