@@ -40,20 +40,9 @@ from PIL import Image
 from torch import nn
 
 from shared.models import colorize
-from shared.models.metrics import (
-    detector_metrics,
-    psnr,
-    roc_curve,
-    sliced_wasserstein_distance,
-    ssim,
-)
+from shared.models.metrics import detector_metrics, psnr, roc_curve, sliced_wasserstein_distance, ssim
 from shared.training.calibration import DEFAULT_UNCERTAIN_MARGIN, calibrate_scores
-from shared.training.perturb import (
-    gaussian_blur,
-    jpeg_roundtrip,
-    resize_roundtrip,
-    shuffle_patches,
-)
+from shared.training.perturb import gaussian_blur, jpeg_roundtrip, resize_roundtrip, shuffle_patches
 from shared.training.rng import derive_seed
 from shared.training.scoring import detector_scores
 
@@ -171,7 +160,8 @@ def evaluate_generator(
         raise ValueError("need at least 2 real images (for the two halves) and 1 generated image")
     real_arrays = np.stack([np.asarray(i) for i in real])
     generated_arrays = np.stack([np.asarray(i) for i in generated])
-    for name, arrays in (("generated", generated_arrays), ("training", _stacked(training))):
+    training_arrays = _stacked(training)
+    for name, arrays in (("generated", generated_arrays), ("training", training_arrays)):
         if arrays is not None and arrays.shape[1:] != real_arrays.shape[1:]:
             raise ValueError(f"{name} and real tiles differ in shape: {arrays.shape[1:]} vs {real_arrays.shape[1:]}")
     order = np.random.default_rng(derive_seed(seed, "real-split")).permutation(len(real_arrays))
@@ -201,7 +191,6 @@ def evaluate_generator(
         "num_real": len(real_arrays),
     }
     reference_baselines = baselines(half_b, "shuffle")
-    training_arrays = _stacked(training)
     if training_arrays is None:
         return {**report, "baseline_source": "reference", "baselines": reference_baselines}
     rng = np.random.default_rng(derive_seed(seed, "training-draw"))

@@ -93,7 +93,7 @@ def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tu
         device=device, callback=callback,
     )  # fmt: skip
     generated = [np.asarray(im.convert("RGB"), dtype=np.uint8) for im in images]
-    training = _training_tiles(version, params, store, blobs, size, n, int(opts.get("seed", 0)))
+    training = _training_tiles(version, params, store, blobs, size, n)
     report = evaluate_generator(generated, real, training=training, seed=int(opts.get("seed", 0)),
                                 projections=int(opts.get("swd_projections") or 512))  # fmt: skip
     metrics = {k: float(v) for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -103,16 +103,15 @@ def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tu
     return report, metrics
 
 
-def _training_tiles(version, params, store, blobs, size: int, n: int, seed: int) -> list | None:
-    """Up to n real tiles from the TRAIN split the generator learnt from (as its trainer reads them), or None.
+def _training_tiles(version, params, store, blobs, size: int, n: int) -> list | None:
+    """Real tiles from the TRAIN split the generator learnt from (as its trainer reads them; up to 4n,
+    from which `evaluate_generator` draws n), or None.
 
     None too when the evaluated split is that TRAIN split itself (the distribution the generator
     learnt, as FID is usually measured). A generator whose dataset version is gone (or was registered
     without one) is still evaluated: without its training tiles the baselines come from the evaluated
     split, and the report says so.
     """
-    import numpy as np
-
     dataset_version_id = version.get("dataset_version_id")
     if not dataset_version_id:
         return None
@@ -123,11 +122,7 @@ def _training_tiles(version, params, store, blobs, size: int, n: int, seed: int)
     except NotFound as exc:  # a deleted training set only drops one reference line
         log.warning("training tiles of %s unreadable (%s); baselines from the evaluated split", dataset_version_id, exc)
         return None
-    real = [im for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY, "real") == "real"]
-    if not real:
-        return None
-    order = np.random.default_rng(seed).permutation(len(real))[:n]
-    return [real[i] for i in order]
+    return [im for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY, "real") == "real"] or None
 
 
 def evaluate_colorizer_version(ctx, version, params, store, blobs, device) -> tuple[dict, dict]:
