@@ -72,7 +72,10 @@ def calibrate_scores(
         best_objective = float(objective[allowed].max())
         ties = allowed & np.isclose(objective, best_objective, rtol=0.0, atol=1e-12)
         threshold = _middle_of_widest_run(candidates, ties)
-        best = float(balanced[np.flatnonzero(ties)[0]])
+        # Balanced accuracy at the chosen threshold (ties under a budget can differ in type II).
+        tnr_at = np.searchsorted(real, threshold, side="left") / real.size
+        tpr_at = 1.0 - np.searchsorted(generated, threshold, side="left") / generated.size
+        best = float((tpr_at + tnr_at) / 2.0)
     extra = {} if max_type_ii is None else {"max_type_ii": float(max_type_ii)}
     return {
         "threshold": threshold,

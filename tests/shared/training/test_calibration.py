@@ -21,6 +21,7 @@ def test_type_ii_budget_picks_the_lowest_type_i_that_meets_it():
     budget = calibrate_scores(real, generated, max_type_ii=0.1)
     assert budget["threshold"] == pytest.approx(log_odds_middle(0.35, 0.5)) and budget["max_type_ii"] == 0.1
     assert np.mean(generated < budget["threshold"]) == 0.1 and np.mean(real >= budget["threshold"]) == pytest.approx(2 / 6)
+    assert budget["balanced_accuracy"] == pytest.approx((0.9 + 4 / 6) / 2)  # measured at the chosen threshold
     # 3 in 10 allowed: past 0.62 and 0.7 only helps (0.62 becomes right), past 0.8 would break the budget.
     loose = calibrate_scores(real, generated, max_type_ii=0.3)
     assert 0.62 < loose["threshold"] <= 0.8
