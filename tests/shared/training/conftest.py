@@ -19,11 +19,11 @@ class StopTraining(Exception):
     """Raised from on_step to stop a run, as a cancelled job does."""
 
 
-def crops(size: int, per_tile: int, seed: int) -> list[np.ndarray]:
-    """Seeded random size x size uint8 crops from every NAIP tile."""
+def crops(size: int, per_tile: int, seed: int, paths=None) -> list[np.ndarray]:
+    """Seeded random size x size uint8 crops from every NAIP tile (or every image in `paths`)."""
     rng = np.random.default_rng(seed)
     out = []
-    for path in NAIP_TILES:
+    for path in NAIP_TILES if paths is None else paths:
         image = np.asarray(Image.open(path).convert("RGB"))
         h, w = image.shape[:2]
         for _ in range(per_tile):

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from shared.assets import naip_scenes
@@ -167,14 +166,7 @@ def test_generator_report_floor_baselines_and_ratio(naip_64):
 
 def scene_crops(scenes: list[int], size: int, per_scene: int, seed: int) -> list[np.ndarray]:
     """Seeded random crops of the given NAIP scenes (one scene per year, oldest first)."""
-    rng, out = np.random.default_rng(seed), []
-    for path in [naip_scenes()[i] for i in scenes]:
-        image = np.asarray(Image.open(path).convert("RGB"))
-        h, w = image.shape[:2]
-        for _ in range(per_scene):
-            y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-            out.append(np.ascontiguousarray(image[y : y + size, x : x + size]))
-    return out
+    return crops(size, per_scene, seed, paths=[naip_scenes()[i] for i in scenes])
 
 
 def test_generator_report_with_training_tiles_from_other_scenes():
