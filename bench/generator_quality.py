@@ -59,6 +59,7 @@ def demo_tiles(tile: int = 64, size: int = 32) -> tuple[list[np.ndarray], list[n
     """(train, test) tiles: every 64-px crop of each scene's 4 x 2 map tiles (as the demo's tile server
     lays them out), box-resized to 32 px; the test scenes held out, the val scenes left out."""
     from shared.assets import naip_scenes
+    from shared.demo.tileserver import map_tile
 
     train, test = [], []
     for index, path in enumerate(naip_scenes()):
@@ -68,8 +69,7 @@ def demo_tiles(tile: int = 64, size: int = 32) -> tuple[list[np.ndarray], list[n
             scene = im.convert("RGB")
         for row in range(2):
             for col in range(4):
-                left = min(col * 256, scene.width - 256)
-                big = scene.crop((left, row * 256, left + 256, row * 256 + 256))
+                big = map_tile(scene, col, row)
                 for y in range(0, 256, tile):
                     for x in range(0, 256, tile):
                         crop = big.crop((x, y, x + tile, y + tile)).resize((size, size), Image.Resampling.BOX)

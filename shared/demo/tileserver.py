@@ -32,6 +32,12 @@ def _origin() -> tuple[int, int]:
     return x - x % 4, y - y % 4
 
 
+def map_tile(scene: Image.Image, col: int, row: int) -> Image.Image:
+    """The 256-px map tile at (col 0-3, row 0-1) of a scene's 4 x 2 block (column 3: its right-most 256 px)."""
+    left = min(col * TILE, scene.width - TILE)
+    return scene.crop((left, row * TILE, left + TILE, row * TILE + TILE))
+
+
 class SceneTileServer:
     def __init__(self):
         self.scenes = naip_scenes()
@@ -59,9 +65,7 @@ class SceneTileServer:
             return None
         scene, col = divmod(dx, 4)
         with Image.open(self.scenes[scene]) as im:
-            im = im.convert("RGB")
-            left = min(col * TILE, im.width - TILE)
-            crop = im.crop((left, dy * TILE, left + TILE, dy * TILE + TILE))
+            crop = map_tile(im.convert("RGB"), col, dy)
         buf = io.BytesIO()
         crop.save(buf, "PNG")
         return buf.getvalue()
