@@ -6,15 +6,16 @@ no-data tiles, drop exact (sha256) and near (perceptual hash) duplicates of
 what the dataset already holds, store the rest as PNG blobs and record them.
 
 Everything one item produced is committed in one transaction together with
-an 'item done' row, so a job killed midway and run again skips the items it
-finished, redoes the one it was in, and never stores or counts anything twice.
+an 'item done' row (several items may share a transaction, never split one),
+so a job killed midway and run again skips the items it finished, redoes the
+ones it was in, and never stores or counts anything twice.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter, deque
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -105,6 +106,25 @@ def _sub_footprint(fp: Footprint | None, width: int, height: int, x: int, y: int
     return (wrap(lon0), lat1, wrap(lon1), lat0)
 
 
+_OUTCOME_FIELD = {
+    "added": "added", "exact_duplicate": "exact_duplicates", "near_duplicate": "near_duplicates", "rejected": "rejected",
+}  # fmt: skip
+
+_INSERT_IMAGE = """
+    INSERT INTO images (id, size_bytes, width, height, format, phash, source_kind, source_ref, origin,
+        west, south, east, north, license, attribution, labels, meta)
+    VALUES (%s, %s, %s, %s, 'png', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (id) DO UPDATE SET labels = images.labels || EXCLUDED.labels,
+        -- the first source stays the provenance; a footprint or licence learnt
+        -- later fills what the first ingest did not know
+        license = coalesce(nullif(images.license, ''), EXCLUDED.license),
+        attribution = coalesce(nullif(images.attribution, ''), EXCLUDED.attribution),
+        west = coalesce(images.west, EXCLUDED.west),
+        south = coalesce(images.south, EXCLUDED.south),
+        east = coalesce(images.east, EXCLUDED.east),
+        north = coalesce(images.north, EXCLUDED.north)"""
+
+
 class _PhashIndex:
     """Hamming-distance lookups over the dataset's 64-bit perceptual hashes."""
 
@@ -120,6 +140,13 @@ class _PhashIndex:
 
     def add(self, h: int) -> None:
         self._items = np.append(self._items, np.uint64(h & (2**64 - 1)))
+
+    def __len__(self) -> int:
+        return int(self._items.size)
+
+    def truncate(self, n: int) -> None:
+        """Forget every hash added after the first `n`."""
+        self._items = self._items[:n]
 
 
 class Ingestor:
@@ -225,105 +252,112 @@ class Ingestor:
 
     def commit(self, prepared: Prepared) -> Outcome:
         """Dedupe the prepared tiles against the dataset, store the new ones, and record the item."""
-        item, cfg, out = prepared.item, self.config, Outcome()
-        if item.ref in self.done:
-            return out
-        if prepared.rejected is not None:
-            self.reject_item(item.ref, prepared.rejected.reason, prepared.rejected.detail, item.bytes_read)
-            out.rejected = 1
-            return out
-        rows: list[tuple] = []  # (ref, status, reason, detail, image_row or None)
+        return self.commit_many([prepared])[0]
+
+    def commit_many(self, batch: list[Prepared], put_blobs=None) -> list[Outcome]:
+        """`commit` for several items, in the order given, in one database transaction.
+
+        Each tile is deduped against the dataset and every tile before it, this batch's
+        included. The new blobs are written first (by `put_blobs(list_of_bytes)`, if given,
+        else one by one), then every row of the batch in one transaction: one commit, and one
+        WAL flush, for the batch instead of one per item. If the transaction fails, nothing of
+        the batch is recorded and the in-memory dedupe state is rolled back; a rerun redoes it.
+        """
+        cfg = self.config
+        outcomes: list[Outcome] = []
+        item_rows: list[tuple] = []  # ingest_items: (item_ref, level, status, reason, detail, image_id, bytes_read)
+        image_rows: list[tuple] = []
+        refs: set[str] = set()
         new_ids: list[str] = []
-        for t in prepared.tiles:
-            if t.rejected is not None:
-                rows.append((t.ref, "rejected", t.rejected.reason, t.rejected.detail, None))
+        new_blobs: list[bytes] = []
+        phashes_before = len(self.phashes)
+        for prepared in batch:
+            item, out = prepared.item, Outcome()
+            outcomes.append(out)
+            if item.ref in self.done or item.ref in refs:
                 continue
-            if t.digest in self.ids:
-                rows.append((t.ref, "exact_duplicate", "", "same sha256 as an image already in the dataset", None))
+            refs.add(item.ref)
+            if prepared.rejected is not None:
+                r = prepared.rejected
+                item_rows.append((item.ref, "item", "rejected", r.reason, r.detail, None, item.bytes_read))
+                out.rejected = 1
                 continue
-            if cfg.near_duplicate_max_distance >= 0:
-                distance = self.phashes.nearest(t.phash)
-                if distance <= cfg.near_duplicate_max_distance:
-                    rows.append((t.ref, "near_duplicate", "", f"perceptual hash distance {distance}", None))
-                    continue
-            self.blobs.put(t.data)
-            image_row = {
-                "id": t.digest, "size_bytes": len(t.data), "width": t.size[0], "height": t.size[1],
-                "phash": phash_to_signed(t.phash), "footprint": t.footprint, "meta": t.meta,
-            }  # fmt: skip
-            rows.append((t.ref, "added", "", "", image_row))
-            self.ids.add(t.digest)
-            self.phashes.add(t.phash)
-            new_ids.append(t.digest)
-        labels = {**item.labels, **cfg.labels}
+            labels = Jsonb({**item.labels, **cfg.labels})
+            for t in prepared.tiles:
+                if t.rejected is not None:
+                    status, reason, detail = "rejected", t.rejected.reason, t.rejected.detail
+                elif t.digest in self.ids:
+                    status, reason, detail = "exact_duplicate", "", "same sha256 as an image already in the dataset"
+                elif cfg.near_duplicate_max_distance >= 0 and (
+                    (distance := self.phashes.nearest(t.phash)) <= cfg.near_duplicate_max_distance
+                ):
+                    status, reason, detail = "near_duplicate", "", f"perceptual hash distance {distance}"
+                else:
+                    status, reason, detail = "added", "", ""
+                    fp = t.footprint or (None, None, None, None)
+                    image_rows.append((
+                        t.digest, len(t.data), t.size[0], t.size[1], phash_to_signed(t.phash), item.source_kind,
+                        item.source_ref[:2000], item.ref[:2000], *fp, item.license or cfg.license,
+                        item.attribution or cfg.attribution, labels, Jsonb(t.meta),
+                    ))  # fmt: skip
+                    new_blobs.append(t.data)
+                    self.ids.add(t.digest)
+                    self.phashes.add(t.phash)
+                    new_ids.append(t.digest)
+                field_name = _OUTCOME_FIELD[status]
+                setattr(out, field_name, getattr(out, field_name) + 1)
+                item_rows.append((t.ref, "image", status, reason, detail, t.digest if status == "added" else None, 0))
+            item_rows.append((item.ref, "item", "done", "", "", None, item.bytes_read))
         try:
-            with self.db.connection() as conn:
-                for ref, status, reason, detail, img in rows:
-                    if img is not None:
-                        fp = img["footprint"] or (None, None, None, None)
-                        conn.execute(
-                            """INSERT INTO images (id, size_bytes, width, height, format, phash, source_kind,
-                                   source_ref, origin, west, south, east, north, license, attribution, labels, meta)
-                               VALUES (%s, %s, %s, %s, 'png', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                               ON CONFLICT (id) DO UPDATE SET labels = images.labels || EXCLUDED.labels,
-                                   -- the first source stays the provenance; a footprint or licence learnt
-                                   -- later fills what the first ingest did not know
-                                   license = coalesce(nullif(images.license, ''), EXCLUDED.license),
-                                   attribution = coalesce(nullif(images.attribution, ''), EXCLUDED.attribution),
-                                   west = coalesce(images.west, EXCLUDED.west),
-                                   south = coalesce(images.south, EXCLUDED.south),
-                                   east = coalesce(images.east, EXCLUDED.east),
-                                   north = coalesce(images.north, EXCLUDED.north)""",
-                            (
-                                img["id"], img["size_bytes"], img["width"], img["height"], img["phash"],
-                                item.source_kind, item.source_ref[:2000], item.ref[:2000], *fp,
-                                item.license or cfg.license, item.attribution or cfg.attribution,
-                                Jsonb(labels), Jsonb(img["meta"]),
-                            ),
-                        )  # fmt: skip
-                        conn.execute(
-                            """INSERT INTO dataset_images (dataset_id, image_id, added_by_job) VALUES (%s, %s, %s)
-                               ON CONFLICT DO NOTHING""",
-                            (cfg.dataset_id, img["id"], self.job_id),
-                        )
-                    conn.execute(
-                        """INSERT INTO ingest_items (job_id, item_ref, level, status, reason, detail, image_id)
-                           VALUES (%s, %s, 'image', %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
-                        (self.job_id, ref[:2000], status, reason, detail[:2000], img["id"] if img else None),
+            # Blobs before rows: a recorded image always has its bytes (a blob left by a failed
+            # transaction is rewritten, as a no-op, when the item is redone).
+            if put_blobs is not None:
+                put_blobs(new_blobs)
+            else:
+                for data in new_blobs:
+                    self.blobs.put(data)
+            with self.db.connection() as conn, conn.cursor() as cur:
+                if image_rows:
+                    cur.executemany(_INSERT_IMAGE, image_rows)
+                    cur.executemany(
+                        # clock_timestamp, not now(): rows of one transaction keep their order
+                        """INSERT INTO dataset_images (dataset_id, image_id, added_by_job, added_at)
+                           VALUES (%s, %s, %s, clock_timestamp()) ON CONFLICT DO NOTHING""",
+                        [(cfg.dataset_id, row[0], self.job_id) for row in image_rows],
                     )
-                conn.execute(
-                    """INSERT INTO ingest_items (job_id, item_ref, level, status, bytes_read)
-                       VALUES (%s, %s, 'item', 'done', %s) ON CONFLICT DO NOTHING""",
-                    (self.job_id, item.ref[:2000], item.bytes_read),
-                )
+                if item_rows:
+                    cur.executemany(
+                        """INSERT INTO ingest_items
+                               (job_id, item_ref, level, status, reason, detail, image_id, bytes_read, created_at)
+                           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp()) ON CONFLICT DO NOTHING""",
+                        [(self.job_id, ref[:2000], level, status, reason, detail[:2000], image_id, bytes_read)
+                         for ref, level, status, reason, detail, image_id, bytes_read in item_rows],
+                    )  # fmt: skip
                 if new_ids:
-                    conn.execute("UPDATE datasets SET updated_at = now() WHERE id = %s", (cfg.dataset_id,))
-        except Exception:
-            # Nothing of this item was recorded: forget what we assumed about it.
-            for digest in new_ids:
-                self.ids.discard(digest)
+                    cur.execute("UPDATE datasets SET updated_at = now() WHERE id = %s", (cfg.dataset_id,))
+        except BaseException:
+            # Nothing of this batch was recorded: forget what we assumed about it.
+            self.ids.difference_update(new_ids)
+            self.phashes.truncate(phashes_before)
             raise
-        self.done.add(item.ref)
-        counts = Counter(status for _, status, *_ in rows)
-        out.added = counts["added"]
-        out.exact_duplicates = counts["exact_duplicate"]
-        out.near_duplicates = counts["near_duplicate"]
-        out.rejected = counts["rejected"]
-        return out
+        self.done.update(refs)
+        return outcomes
 
     def report(self) -> dict:
         return build_report(self.db, self.job_id, self.config.dataset_id, self.cap_rejections)
 
 
 class OrderedPipeline:
-    """`Ingestor.prepare` for several items at once on a thread pool; `commit` one at a time, in submission order.
+    """`Ingestor.prepare` for several items at once on a thread pool; commits in submission order.
 
-    PIL's decoders and encoders, zlib and numpy's reductions release the GIL, so
-    the threads use more than one core. Commits stay serial (the dedupe indexes
-    and the database rows) and follow the order items were submitted, so which
-    of two duplicates is kept does not depend on thread timing. At most
-    2 x threads items are in flight: memory stays bounded however many arrive.
-    With threads=1 every item is processed inline, as `Ingestor.process` does.
+    PIL's decoders, zlib and numpy's array work release the GIL, so the threads
+    use more than one core. Commits stay serial (the dedupe indexes and the
+    database rows) and follow the order items were submitted, so which of two
+    duplicates is kept does not depend on thread timing. Items already prepared
+    when a commit starts are committed with it, in one transaction, and their
+    new blobs are written in parallel. At most 2 x threads items are in flight:
+    memory stays bounded however many arrive. With threads=1 every item is
+    processed inline, as `Ingestor.process` does.
     """
 
     def __init__(self, ingestor: Ingestor, threads: int):
@@ -331,6 +365,8 @@ class OrderedPipeline:
         self.threads = max(1, int(threads))
         self.window = 2 * self.threads
         self._pool = ThreadPoolExecutor(self.threads, "ingest-prepare") if self.threads > 1 else None
+        # Blob writes wait on fsync, not the CPU: their own threads, so they never queue behind preparing.
+        self._io = ThreadPoolExecutor(self.threads, "ingest-blobs") if self.threads > 1 else None
         self._pending: deque[tuple[SourceItem, Future]] = deque()
 
     def submit(self, item: SourceItem) -> list[tuple[SourceItem, Outcome]]:
@@ -345,18 +381,26 @@ class OrderedPipeline:
         """Wait for and commit everything still in flight."""
         return self._drain(lambda: True)
 
+    def _put_blobs(self, datas: list[bytes]) -> None:
+        list(self._io.map(self.ingestor.blobs.put, datas))
+
     def _drain(self, must_wait) -> list[tuple[SourceItem, Outcome]]:
         committed = []
         while self._pending and (must_wait() or self._pending[0][1].done()):
-            item, future = self._pending.popleft()
-            committed.append((item, self.ingestor.commit(future.result())))
+            batch = [self._pending.popleft()]
+            batch[0][1].result()  # wait for the oldest; whatever finished meanwhile joins its commit
+            while self._pending and self._pending[0][1].done():
+                batch.append(self._pending.popleft())
+            outcomes = self.ingestor.commit_many([future.result() for _, future in batch], self._put_blobs)
+            committed.extend((item, outcome) for (item, _), outcome in zip(batch, outcomes))
         return committed
 
     def close(self) -> None:
         """Drop what is still in flight (nothing of it was committed) and stop the threads."""
         self._pending.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._pool, self._io):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> "OrderedPipeline":
         return self
