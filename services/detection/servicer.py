@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import grpc
 
@@ -24,6 +25,9 @@ from shared.registry.store import RegistryStore
 from terrafake.detection.v1 import detection_service_pb2 as pb, detection_service_pb2_grpc
 
 MAX_BATCH = 64
+# Within one DetectStream a model name is looked up again after this long: a long stream
+# picks up a promotion, and a busy one does not query Postgres for every micro-batch.
+VERSION_REFRESH_SECONDS = 1.0
 
 
 class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
@@ -115,6 +119,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
                 items.put(done)
 
         threading.Thread(target=reader, name="detect-stream-reader", daemon=True).start()
+        versions: dict[tuple[str, str], tuple[float, dict]] = {}  # (resolved at, version) by model key
         finished = False
         while not finished and context.is_active():
             batch = [items.get()]
@@ -126,20 +131,20 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
             if batch[-1] is done or done in batch:
                 finished = True
                 batch = [b for b in batch if b is not done]
-            yield from self._answer(batch)
+            yield from self._answer(batch, versions)
 
-    def _answer(self, batch):
+    def _answer(self, batch, versions: dict):
         groups: dict[str, list] = {}
-        versions: dict[tuple[str, str], dict] = {}  # one registry lookup per model per batch
         for item_id, options, image, error in batch:
             if error is not None:
                 yield self._error(item_id, error)
                 continue
             try:
                 key = (options.model_version_id, options.model_name)
-                if key not in versions:
-                    versions[key] = self._version(options)
-                version = versions[key]
+                resolved_at, version = versions.get(key, (float("-inf"), None))
+                if time.monotonic() - resolved_at > VERSION_REFRESH_SECONDS:
+                    version = self._version(options)
+                    versions[key] = (time.monotonic(), version)
             except TerrafakeError as exc:
                 yield self._error(item_id, exc)
                 continue

@@ -1,6 +1,8 @@
 """Export -> Triton -> generation and detection services, against the real local Triton server."""
 
 import io
+import threading
+import time
 import uuid
 
 import grpc
@@ -162,6 +164,48 @@ def test_detect_stream_many_images_with_a_bad_one(client, served, mixed_tiles):
     bad = next(a for a in answers if a.item_id == "broken")
     assert bad.WhichOneof("result") == "error" and bad.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert all(a.WhichOneof("result") == "verdict" for a in answers if a.item_id != "broken")
+
+
+def test_a_running_stream_uses_one_lookup_and_sees_a_demotion_within_seconds(client, served, mixed_tiles):
+    # A stream resolves its model name once and again after VERSION_REFRESH_SECONDS, not per image.
+    from services.detection.servicer import VERSION_REFRESH_SECONDS
+
+    det = served[1]
+    data = client.get_image(list_images(client, dataset_id=mixed_tiles[0].id)[0].id)[1]
+    answered, answers, times = threading.Event(), [], {}
+
+    def item(item_id):
+        yield det_pb.DetectStreamRequest(header=det_pb.DetectItemHeader(
+            item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(data)),
+            options=det_pb.DetectOptions(model_name=det["model_name"])))  # fmt: skip
+        yield det_pb.DetectStreamRequest(chunk=common_pb2.ImageChunk(data=data))
+        yield det_pb.DetectStreamRequest(end=det_pb.EndOfImage(item_id=item_id))
+
+    def messages():
+        yield from item("before")
+        assert answered.wait(60)
+        client.call(client.training.PromoteModel,
+                    tr_pb.PromoteModelRequest(model_version_id=str(det["id"]), stage=model_pb2.MODEL_STAGE_STAGING))  # fmt: skip
+        times["demoted"] = time.monotonic()
+        yield from item("during")  # answered from the stream's lookup, made moments ago
+        time.sleep(VERSION_REFRESH_SECONDS + 0.5)
+        yield from item("after")
+
+    try:
+        for answer in client.detection.DetectStream(messages(), metadata=client.metadata, timeout=120):
+            answers.append(answer)
+            times.setdefault("first answer", time.monotonic())
+            answered.set()
+    finally:
+        client.call(client.training.PromoteModel,
+                    tr_pb.PromoteModelRequest(model_version_id=str(det["id"]), stage=model_pb2.MODEL_STAGE_PRODUCTION))  # fmt: skip
+    by_id = {a.item_id: a for a in answers}
+    assert by_id["before"].verdict.model_version_id == str(det["id"])
+    if times["demoted"] - times["first answer"] < VERSION_REFRESH_SECONDS / 2:  # a slow machine may pass the refresh
+        assert by_id["during"].verdict.model_version_id == str(det["id"])
+    after = by_id["after"]
+    assert after.WhichOneof("result") == "error" and after.error.code == grpc.StatusCode.FAILED_PRECONDITION.value[0]
+    assert "no PRODUCTION version" in after.error.message
 
 
 def test_bad_inputs_get_clear_statuses(client, served):
