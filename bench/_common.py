@@ -150,6 +150,49 @@ class Deadline:
             raise TimeoutError(f"{self.what}: over its {self.seconds:.0f}s budget" + (f" while {doing}" if doing else ""))
 
 
+# --- CPU accounting ------------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of named process trees, this process and the whole machine."""
+
+    def __init__(self, roots: dict[str, list[int]]):
+        self.roots = {k: [r for r in v if r] for k, v in roots.items() if any(v)}
+
+    @staticmethod
+    def _tree(pid: int) -> float:
+        total = 0.0
+        with contextlib.suppress(psutil.Error):
+            p = psutil.Process(pid)
+            procs = [p] + p.children(recursive=True)
+            for q in procs:
+                with contextlib.suppress(psutil.Error):
+                    t = q.cpu_times()
+                    total += t.user + t.system
+        return total
+
+    def sample(self) -> dict:
+        me = psutil.Process().cpu_times()
+        machine = psutil.cpu_times()
+        out = {"bench process (clients)": me.user + me.system}
+        for name, pids in self.roots.items():
+            out[name] = sum(self._tree(pid) for pid in pids)
+        out["_machine"] = machine.user + machine.system + machine.nice + getattr(machine, "irq", 0) + getattr(machine, "softirq", 0)
+        return out
+
+    @staticmethod
+    def delta(a: dict, b: dict, images: int, wall: float) -> dict:
+        """CPU between two samples, per image (or tile: any unit of work) and in all."""
+        d = {k: b[k] - a[k] for k in a}
+        machine = d.pop("_machine")
+        d["rest of the machine"] = max(0.0, machine - sum(d.values()))
+        return {
+            "cpu_ms_per_image": {k: 1000 * v / max(images, 1) for k, v in d.items()},
+            "cpu_seconds": d,
+            "machine_busy_cores": machine / max(wall, 1e-9),
+        }
+
+
 # --- the local stack ----------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ import contextlib
 import io
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -55,6 +56,7 @@ import numpy as np
 import psutil
 
 from bench._common import (
+    CpuMeter,
     Deadline,
     _still_alive,
     admin_token,
@@ -85,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--local-server", choices=["process", "inprocess"], default="process",
                    help="where the local-backend detection server runs: its own process (default) or a Server in this one")  # fmt: skip
     p.add_argument("--no-detect-local", action="store_true", help="skip single-image Detect through the local backend")
+    p.add_argument("--overhead-repeats", type=int, default=3,
+                   help="for the overhead target, alternate the forward pass and local DetectStream at the largest "
+                        "batch this many more times; the target is the median of the pairs (default 3; 0: off)")
     p.add_argument("--no-profile", action="store_true", help="skip the stage profile")
     p.add_argument("--address", help="use a running stack's gRPC server at HOST:PORT (its backend must be triton)")
     p.add_argument("--token", help="admin token for --address (default: TERRAFAKE_TOKEN)")
@@ -121,48 +126,6 @@ def naip_crops(n: int, size: int) -> tuple[list[bytes], list[np.ndarray]]:
         pngs.append(buf.getvalue())
     arrays = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB"), dtype=np.uint8) for b in pngs]
     return pngs, arrays
-
-
-# --- CPU accounting ------------------------------------------------------------------------------
-
-
-class CpuMeter:
-    """CPU seconds (user + system) of named process trees, this process and the whole machine."""
-
-    def __init__(self, roots: dict[str, list[int]]):
-        self.roots = {k: [r for r in v if r] for k, v in roots.items() if any(v)}
-
-    @staticmethod
-    def _tree(pid: int) -> float:
-        total = 0.0
-        with contextlib.suppress(psutil.Error):
-            p = psutil.Process(pid)
-            procs = [p] + p.children(recursive=True)
-            for q in procs:
-                with contextlib.suppress(psutil.Error):
-                    t = q.cpu_times()
-                    total += t.user + t.system
-        return total
-
-    def sample(self) -> dict:
-        me = psutil.Process().cpu_times()
-        machine = psutil.cpu_times()
-        out = {"bench process (clients)": me.user + me.system}
-        for name, pids in self.roots.items():
-            out[name] = sum(self._tree(pid) for pid in pids)
-        out["_machine"] = machine.user + machine.system + machine.nice + getattr(machine, "irq", 0) + getattr(machine, "softirq", 0)
-        return out
-
-    @staticmethod
-    def delta(a: dict, b: dict, images: int, wall: float) -> dict:
-        d = {k: b[k] - a[k] for k in a}
-        machine = d.pop("_machine")
-        d["rest of the machine"] = max(0.0, machine - sum(d.values()))
-        return {
-            "cpu_ms_per_image": {k: 1000 * v / max(images, 1) for k, v in d.items()},
-            "cpu_seconds": d,
-            "machine_busy_cores": machine / max(wall, 1e-9),
-        }
 
 
 # --- Triton statistics ----------------------------------------------------------------------------
@@ -611,8 +574,8 @@ def profile_stages(pngs, arrays, model, database_url: str, settings, batch: int 
     try:
         reg = RegistryStore(db)
         version = reg.resolve("", MODEL_NAME, "DETECTOR")
-        timed("registry.resolve (Postgres query)", lambda: [reg.resolve("", MODEL_NAME, "DETECTOR") for _ in range(8)], max(2, rounds // 2))
-        t["registry.resolve (Postgres query)"] *= batch / 8
+        # A stream looks its model up once, and again each VERSION_REFRESH_SECONDS: one lookup per batch.
+        timed("registry.resolve (Postgres query, once per stream)", lambda: reg.resolve("", MODEL_NAME, "DETECTOR"), rounds)
     finally:
         db.close()
 
@@ -755,6 +718,16 @@ def main(argv=None) -> int:
             print("[runs] forward pass again, 1 client (the limit is the mean of both) ...")
             for b in args.batch_sizes:
                 cell(f"forward again b{b} c1", lambda b=b: forward_path(model, arrays, b), b, 1)
+            b = max(args.batch_sizes)
+            if args.overhead_repeats:
+                # Back-to-back pairs: the forward pass alone varies by 10-20% between runs on a shared
+                # machine, so one pair is a noisy reading of a 10% target.
+                print(f"[runs] forward pass and local DetectStream at batch {b}, 1 client, alternated "
+                      f"{args.overhead_repeats} times ...")  # fmt: skip
+                for i in range(1, args.overhead_repeats + 1):
+                    cell(f"pair {i} forward b{b} c1", lambda: forward_path(model, arrays, b), b, 1)
+                    cell(f"pair {i} local stream b{b} c1",
+                         lambda: stream_path(local.address, token, pngs, b, MODEL_NAME), b, 1)  # fmt: skip
             tstats.close()
             if not args.no_profile and deadline.left() > 15:
                 print("[profile] the local-backend service path, stage by stage, in this process ...")
@@ -886,15 +859,26 @@ def report(results: dict, args) -> None:
 
     # targets
     b = max(args.batch_sizes)
-    fwd, loc = {"images_per_s": limit.get(b)}, runs.get(f"local stream b{b} c1", {})
     targets = {}
-    if fwd.get("images_per_s") and loc.get("images_per_s"):
-        overhead = 1 - loc["images_per_s"] / fwd["images_per_s"]
-        targets["service_overhead"] = {"batch": b, "forward_images_per_s (mean of both runs)": fwd["images_per_s"],
-                                       "local_stream_images_per_s": loc["images_per_s"], "overhead": overhead,
-                                       "target_max": TARGET_OVERHEAD, "met": overhead <= TARGET_OVERHEAD}  # fmt: skip
+    pairs = []  # (forward, local stream) images/s of each back-to-back pair, the first run's pair included
+    for fwd_key, loc_key in [(f"forward b{b} c1", f"local stream b{b} c1")] + [
+        (f"pair {i} forward b{b} c1", f"pair {i} local stream b{b} c1") for i in range(1, args.overhead_repeats + 1)
+    ]:
+        f, l = runs.get(fwd_key, {}).get("images_per_s"), runs.get(loc_key, {}).get("images_per_s")
+        if f and l:
+            pairs.append((f, l))
+    if pairs:
+        overheads = sorted(1 - l / f for f, l in pairs)
+        overhead = statistics.median(overheads)
+        print(f"\nService overhead at batch {b}, 1 client, back-to-back pairs (forward pass, then local DetectStream):")
+        print(table(["pair", "forward images/s", "local DetectStream images/s", "overhead"],
+                    [[i, f, l, f"{1 - l / f:+.1%}"] for i, (f, l) in enumerate(pairs)], digits=1))  # fmt: skip
+        targets["service_overhead"] = {"batch": b, "pairs_images_per_s": pairs, "overheads": overheads,
+                                       "overhead": overhead, "target_max": TARGET_OVERHEAD,
+                                       "met": overhead <= TARGET_OVERHEAD}  # fmt: skip
         print(f"\ntarget: service overhead <= {TARGET_OVERHEAD:.0%} of the forward pass at batch {b} (local DetectStream, 1 client): "
-              f"{loc['images_per_s']:,.0f} vs {fwd['images_per_s']:,.0f} images/s = {overhead:+.1%} -> {verdict(overhead <= TARGET_OVERHEAD)}")  # fmt: skip
+              f"median of {len(pairs)} pairs {overhead:+.1%} (range {overheads[0]:+.1%} to {overheads[-1]:+.1%}) "
+              f"-> {verdict(overhead <= TARGET_OVERHEAD)}")  # fmt: skip
     c = max(args.clients)
     tri, single = runs.get(f"triton stream b{b} c{c}", {}), runs.get(f"triton detect c{c}", {})
     if tri.get("images_per_s") and single.get("images_per_s"):
