@@ -13,7 +13,7 @@ from PIL import Image
 from shared.assets import naip_scenes
 from shared.imaging import encode_png
 from shared.ingest.options import IngestConfig
-from shared.ingest.pipeline import Ingestor, SourceItem
+from shared.ingest.pipeline import Ingestor, SourceItem, _PhashIndex
 from shared.storage import LocalBlobStore
 
 
@@ -71,3 +71,19 @@ def test_a_failed_batch_records_nothing_and_forgets_what_it_assumed(parts, db, d
     # The same items, committed again where they can be, are added: not taken for duplicates of themselves.
     ing.config = replace(ing.config, dataset_id=dataset.id)
     assert [o.added for o in ing.commit_many(prepared)] == [1, 1]
+
+
+def test_the_phash_index_finds_the_exact_nearest_distance():
+    rng = np.random.default_rng(5)
+    held = [int(v) for v in rng.integers(0, 2**64, size=500, dtype=np.uint64)]
+    index = _PhashIndex(held)
+    probes = [held[3], held[3] ^ 0b1011, held[7] ^ (1 << 63), ~held[9] & (2**64 - 1)]
+    probes += [int(v) for v in rng.integers(0, 2**64, size=50, dtype=np.uint64)]
+    for probe in probes:
+        assert index.nearest(probe) == min(bin(probe ^ h).count("1") for h in held)
+    assert [index.nearest(p) for p in probes[:3]] == [0, 3, 1]
+    assert _PhashIndex([]).nearest(probes[0]) == 65
+    index.add(probes[-1])
+    assert index.nearest(probes[-1]) == 0 and len(index) == 501
+    index.truncate(500)
+    assert index.nearest(probes[-1]) > 0
