@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from shared.cli import output
+from shared.client import ClientError
 from shared.demo.settings import DemoSettings
 from shared.demo.tileserver import GROUP_ZOOM, ZOOM, SceneTileServer
 from shared.report import DemoReport, write_report
@@ -68,8 +69,11 @@ class Demo:
                 demo.say(f"\n== {name}")
                 self.t0 = time.monotonic()
 
-            def __exit__(self, *exc):
+            def __exit__(self, exc_type, *exc):
                 seconds = time.monotonic() - self.t0
+                if exc_type is not None:
+                    demo.say(f"   stopped after {seconds:.1f}s")
+                    return
                 demo.report.stage_seconds.append((name, seconds))
                 demo.say(f"   done in {seconds:.1f}s")
 
@@ -78,7 +82,7 @@ class Demo:
     def follow(self, job, curve: str | None = None) -> job_pb2.Job:
         """Watch a job with a progress bar; keep its loss curve; fail loudly if it fails."""
         bar = output.ProgressBar()
-        points, final = [], None
+        points, final, interrupted = [], None, False
         try:
             for event in self.c.watch_job(job.id):
                 bar.update(event.progress.fraction, output.state_name(event.state),
@@ -87,14 +91,28 @@ class Demo:
                     points.append((int(event.progress.step), float(event.metrics["loss"])))
                 if event.HasField("job"):
                     final = event.job
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             bar.close()
+            if interrupted:
+                self._cancel(job)
         final = final or self.c.get_job(job.id)
         if final.state != job_pb2.JOB_STATE_SUCCEEDED:
             raise DemoError(f"{final.kind} job {final.id} ended {output.state_name(final.state)}: {final.error}")
         if curve:
             self.report.loss_curves[curve] = points
         return final
+
+    def _cancel(self, job) -> None:
+        """Cancel a job the user interrupted: left queued or running, the next stack start would resume it."""
+        try:
+            self.c.cancel_job(job.id, "terrafake demo was interrupted")
+        except ClientError as err:  # it finished meanwhile, or the server is gone
+            self.say(f"\n   could not cancel {job.kind} job {job.id}: {err}")
+        else:
+            self.say(f"\n   interrupted: cancelled {job.kind} job {job.id}")
 
     def version(self, dataset_id: str, spec: dict, label_filter: dict | None = None):
         req = ing_pb.CreateDatasetVersionRequest(dataset_id=dataset_id, split=spec, label_filter=label_filter or {})

@@ -2,12 +2,17 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from html.parser import HTMLParser
 
+from shared.client import connect
+from shared.config import Settings
+from shared.stack.manager import Stack
 from shared.stack.procs import free_port
-from tests.conftest import make_home
+from terrafake.jobs.v1 import job_pb2
+from tests.conftest import make_home, wait_for
 
 
 class _Collect(HTMLParser):
@@ -59,3 +64,42 @@ def test_smoke_demo_end_to_end(tmp_path):
     status = subprocess.run([sys.executable, "-m", "shared.cli.main", "stack", "status"], capture_output=True,
                             text=True, env=env, timeout=60)  # fmt: skip
     assert "running" not in status.stdout.replace("not running", "")
+
+
+def test_ctrl_c_cancels_the_running_job_so_the_next_start_resumes_nothing():
+    # Before, a job left queued or running by an interrupted demo was resumed by the next stack
+    # start in the same home, where it competed with the new run.
+    home = make_home("terrafake-demo-int-")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TERRAFAKE_TRITON_URL")}
+    env.update(TERRAFAKE_HOME=str(home), TERRAFAKE_GRPC_ADDRESS=f"127.0.0.1:{free_port()}", PYTHONUNBUFFERED="1")
+    demo = subprocess.Popen([sys.executable, "-m", "shared.cli.main", "demo", "--preset", "smoke"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+    try:
+        lines, stage = [], False
+        for line in demo.stdout:  # until the generator's training job reports that it runs
+            lines.append(line)
+            stage = stage or "== train the DDPM generator" in line
+            if stage and "RUNNING" in line:
+                break
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=180)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    out = "".join(lines) + rest
+    assert demo.returncode == 130, out[-3000:]
+    cancelled = re.search(r"interrupted: cancelled training\.generator job (\S+)", out)
+    assert cancelled, out[-3000:]
+    assert "== stop the local stack" in out
+    # The stack in that home, started again: the job is CANCELLED and nothing is left to run.
+    settings = Settings.from_env({**env, "TERRAFAKE_HOME": str(home)})
+    stack = Stack(settings)
+    status = stack.up()
+    try:
+        with connect(status["grpc_address"], settings=settings) as client:
+            wait_for(lambda: client.get_job(cancelled.group(1)).state == job_pb2.JOB_STATE_CANCELLED, timeout=90,
+                     what="the interrupted job to be cancelled")  # fmt: skip
+            open_states = [job_pb2.JOB_STATE_QUEUED, job_pb2.JOB_STATE_RUNNING]
+            assert list(client.list_jobs(states=open_states, page_size=100).jobs) == []
+    finally:
+        stack.down()
