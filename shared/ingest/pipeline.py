@@ -125,7 +125,8 @@ _INSERT_IMAGE = """
         north = coalesce(images.north, EXCLUDED.north)"""
 
 
-_POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.uint8)
+# Set bits of every 16-bit value.
+_POPCOUNT16 = np.unpackbits(np.arange(1 << 16, dtype=np.uint16).view(np.uint8)).reshape(-1, 16).sum(1, dtype=np.uint8)
 
 
 class _PhashIndex:
