@@ -1,23 +1,31 @@
 """Ingestion benchmark: tiles/s of an XYZ ingest job against raw httpx fetching of the same tiles.
 
     .venv/bin/python -m bench.ingestion                 # 20 x 15 = 300 real 256-px NAIP tiles
-    .venv/bin/python -m bench.ingestion --cols 40 --rows 25
+    .venv/bin/python -m bench.ingestion --cols 40 --rows 25 --latency-ms 0
 
-In one run, against one local tile server (tests.fakes.remote.FakeRemote in
-its own process, every tile pre-rendered, 127.0.0.1 only):
+For each --latency-ms value (default 0, 20 and 50 ms: loopback as is, then a
+server across a network), against its own local tile server
+(tests.fakes.remote.FakeRemote in its own process, every tile pre-rendered,
+127.0.0.1 only, each answer delayed by that latency):
 
 - raw: asyncio + httpx.AsyncClient, the job's concurrency (the server's
   ingest default, read from the job's parameters), bodies read and dropped;
   run before and after the job, the mean is the reference rate.
 - Fetcher: shared.ingest.http.Fetcher.iter_fetch alone (the job's download
   layer: address policy, retries, size limits), no processing.
-- job: IngestXyzTiles over exactly that layer on a fresh local stack, the
+- job: IngestXyzTiles over exactly that layer on one fresh local stack (the
+  same for every latency), the
   rate over the job's started_at..finished_at and, steady state, over its
   progress events.
-- profile: the job's own pipeline (shared.ingest.pipeline.Ingestor.process)
-  run in this process on the fetched bytes into a second dataset, with each
-  stage timed (decode, blank check, PNG encode, sha256, perceptual hash, blob
-  write, database), to show what bounds the job when it misses the target.
+- CPU: each process's CPU time (this process, the tile server, the worker,
+  the gRPC server, Postgres) and the machine's busy cores, around the first
+  raw fetch and around the job.
+
+The target is read from the first value's run. Then the profile: the job's
+own pipeline (shared.ingest.pipeline.Ingestor.process) run in this process on
+the first run's bytes into a second dataset, with each stage timed (decode,
+blank check, PNG encode, sha256, perceptual hash, blob write, database), to
+show what bounds the job when it misses the target.
 """
 
 from __future__ import annotations
