@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -11,6 +12,18 @@ import torch
 
 from shared.errors import FailedPrecondition
 from shared.inference.base import ModelCache
+
+
+MAX_DETECT_BATCH = 64
+
+
+@dataclass
+class _DetectCall:
+    key: str  # the model version
+    images: list
+    done: threading.Event = field(default_factory=threading.Event)
+    scores: np.ndarray | None = None
+    error: BaseException | None = None
 
 
 class LocalBackend:
@@ -23,6 +36,9 @@ class LocalBackend:
         self.models = ModelCache()
         # One forward pass at a time per process: torch already uses every core.
         self.lock = threading.Lock()
+        self._waiting: list[_DetectCall] = []  # detect() calls not yet scored, oldest first
+        self._waiting_lock = threading.Lock()
+        self.detect_passes = 0  # forward passes detect() ran; fewer than its calls when they shared
 
     def _model_dir(self, version: dict) -> Path:
         path = Path(version["artifacts"].get("model_dir", ""))
@@ -43,11 +59,47 @@ class LocalBackend:
             return False
 
     def detect(self, version: dict, images: list[np.ndarray]) -> np.ndarray:
+        """p(generated) per image, the images already at the model's input size.
+
+        Concurrent calls for one version share forward passes: the call that holds the lock
+        scores the images of every call waiting for that version (up to MAX_DETECT_BATCH, and
+        at least the oldest call whole), so single-image requests from many clients are
+        batched without a timer to wait for.
+        """
         from shared.training.scoring import detector_scores
 
         model = self.model(version)
-        with self.lock, torch.inference_mode():
-            return detector_scores(model, images, device=self.device)
+        mine = _DetectCall(str(version["id"]), list(images))
+        with self._waiting_lock:
+            self._waiting.append(mine)
+        while not mine.done.is_set():
+            with self.lock:
+                if mine.done.is_set():
+                    break
+                with self._waiting_lock:
+                    batch, count = [], 0
+                    for call in self._waiting:
+                        if call.key == mine.key and (not batch or count + len(call.images) <= MAX_DETECT_BATCH):
+                            batch.append(call)
+                            count += len(call.images)
+                    for call in batch:
+                        self._waiting.remove(call)
+                try:
+                    with torch.inference_mode():
+                        scores = detector_scores(model, [im for call in batch for im in call.images], device=self.device)
+                except BaseException as exc:  # each call of the batch raises it in its own thread
+                    for call in batch:
+                        call.error = exc
+                        call.done.set()
+                    continue
+                self.detect_passes += 1
+                offset = 0
+                for call in batch:
+                    call.scores, offset = scores[offset : offset + len(call.images)], offset + len(call.images)
+                    call.done.set()
+        if mine.error is not None:
+            raise mine.error
+        return mine.scores
 
     def grad_cam(self, version: dict, image: np.ndarray) -> np.ndarray:
         """(H, W) heatmap in [0, 1] of where the evidence for "generated" is."""
