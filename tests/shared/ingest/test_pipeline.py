@@ -73,17 +73,54 @@ def test_a_failed_batch_records_nothing_and_forgets_what_it_assumed(parts, db, d
     assert [o.added for o in ing.commit_many(prepared)] == [1, 1]
 
 
-def test_the_phash_index_finds_the_exact_nearest_distance():
+def _true_nearest(probe: int, held: list[int]) -> int:
+    return min((bin(probe ^ h).count("1") for h in held), default=65)
+
+
+def _hashes(rng, n: int) -> list[int]:
+    # Half random, half in tight clusters (as tiles of one field or one roof give): clusters fill
+    # some bands' buckets with many hashes.
+    random = [int(v) for v in rng.integers(0, 2**64, size=n // 2, dtype=np.uint64)]
+    centres = [int(v) for v in rng.integers(0, 2**64, size=8, dtype=np.uint64)]
+    flips = rng.integers(0, 64, size=(n - n // 2, 3))
+    clustered = [centres[i % 8] ^ (1 << int(a)) ^ (1 << int(b)) ^ (1 << int(c)) for i, (a, b, c) in enumerate(flips)]
+    return random + clustered
+
+
+def test_the_phash_index_is_exact_within_its_distance_and_never_below_it():
     rng = np.random.default_rng(5)
-    held = [int(v) for v in rng.integers(0, 2**64, size=500, dtype=np.uint64)]
-    index = _PhashIndex(held)
-    probes = [held[3], held[3] ^ 0b1011, held[7] ^ (1 << 63), ~held[9] & (2**64 - 1)]
-    probes += [int(v) for v in rng.integers(0, 2**64, size=50, dtype=np.uint64)]
-    for probe in probes:
-        assert index.nearest(probe) == min(bin(probe ^ h).count("1") for h in held)
-    assert [index.nearest(p) for p in probes[:3]] == [0, 3, 1]
-    assert _PhashIndex([]).nearest(probes[0]) == 65
-    index.add(probes[-1])
-    assert index.nearest(probes[-1]) == 0 and len(index) == 501
-    index.truncate(500)
-    assert index.nearest(probes[-1]) > 0
+    held = _hashes(rng, 600)
+    probes = [held[3], held[3] ^ 0b1011, held[7] ^ (1 << 63), ~held[9] & (2**64 - 1), held[400] ^ 0xFF]
+    probes += [h ^ (1 << int(b)) for h, b in zip(held[::37], rng.integers(0, 64, size=20))]
+    probes += [int(v) for v in rng.integers(0, 2**64, size=30, dtype=np.uint64)]
+    for max_distance in (-1, 0, 1, 4, 10, 15, 20):
+        index = _PhashIndex(held[:500], max_distance)
+        for h in held[500:]:  # past the sorted part: the unsorted tail is searched too
+            index.add(h)
+        # Exactly max_distance bits flipped, one in each band but the last: the hardest case found.
+        spread = sum(1 << (64 * i // (max_distance + 1)) for i in range(max(max_distance, 0)))
+        for probe in probes + [held[i] ^ spread for i in (11, 250, 555)]:
+            got, truth = index.nearest(probe), _true_nearest(probe, held)
+            if max_distance < 0 or max_distance > 15 or truth <= max_distance:
+                assert got == truth, (max_distance, probe, got, truth)
+            else:
+                assert got > max_distance, (max_distance, probe, got, truth)
+    assert _PhashIndex([], 4).nearest(probes[0]) == 65
+
+
+def test_the_phash_index_re_sorts_when_its_tail_grows_and_forgets_on_truncate():
+    rng = np.random.default_rng(6)
+    held = _hashes(rng, 12_000)
+    index = _PhashIndex(held[:100], 4)
+    for h in held[100:]:
+        index.add(h)  # more than the 4,096-hash tail: the bands are rebuilt on the way
+    assert len(index) == 12_000 and index._sorted_n > 100
+    for probe in held[::997] + [held[11_999] ^ 0b101]:
+        assert index.nearest(probe) == _true_nearest(probe, held)
+    index.truncate(50)  # below the sorted part, as a failed commit's rollback can be
+    assert len(index) == 50
+    for probe in held[50:60]:
+        truth = _true_nearest(probe, held[:50])
+        got = index.nearest(probe)
+        assert got == truth if truth <= 4 else got > 4
+    assert index.nearest(held[10]) == 0
