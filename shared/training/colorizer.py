@@ -33,7 +33,7 @@ from shared.training.callbacks import StepCallback
 from shared.training.checkpoint import TrainingState
 from shared.training.data import ImageSet
 from shared.training.hparams import resolve_hparams, warmup_lr
-from shared.training.loop import isolated_rng, resolve_device, run_loop
+from shared.training.loop import isolated_rng, optimiser_step, resolve_device, run_loop
 from shared.training.result import TrainResult
 from shared.training.rng import derive_seed, make_generator
 from shared.training.sampler import EpochSampler
@@ -117,13 +117,6 @@ def train_colorizer(
             rgb = (from_uint8(np.stack(geometric(tiles, data_rng))).to(device) + 1.0) / 2.0
             return normalize_lab(srgb_to_lab(rgb))
 
-        def optimise(loss: torch.Tensor, optimizer, scaler, module) -> None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
-            scaler.step(optimizer)
-            scaler.update()
-
         def step_fn(step: int) -> dict[str, float]:
             lightness, ab = batch()
             lr = warmup_lr(hp["lr"], step, hp["warmup_steps"])
@@ -134,7 +127,7 @@ def train_colorizer(
                 with autocast(device, mixed_precision):
                     fake = generator(lightness)
                 l1 = F.l1_loss(fake.float(), ab)
-                optimise(l1, opt_g, scaler_g, generator)
+                optimiser_step(l1, opt_g, scaler_g, generator.parameters(), max_norm)
                 return {"loss": l1.item(), "l1": l1.item(), "stage": 1.0, "lr": lr}
 
             with autocast(device, mixed_precision):
@@ -144,13 +137,13 @@ def train_colorizer(
             opt_d.zero_grad(set_to_none=True)
             with autocast(device, mixed_precision):
                 d_loss = discriminator_loss(disc(lightness, ab), disc(lightness, fake.detach()))
-            optimise(d_loss, opt_d, scaler_d, disc)
+            optimiser_step(d_loss, opt_d, scaler_d, disc.parameters(), max_norm)
             # Generator: fool the updated discriminator and stay close in L1; D is frozen, not trained here.
             disc.requires_grad_(False)
             opt_g.zero_grad(set_to_none=True)
             with autocast(device, mixed_precision):
                 g = generator_loss(disc(lightness, fake), fake, ab, hp["l1_weight"])
-            optimise(g.total, opt_g, scaler_g, generator)
+            optimiser_step(g.total, opt_g, scaler_g, generator.parameters(), max_norm)
             return {
                 "loss": g.l1.item(),
                 "l1": g.l1.item(),

@@ -28,7 +28,7 @@ from shared.training.callbacks import StepCallback
 from shared.training.checkpoint import TrainingState
 from shared.training.data import ImageSet, require_square_size
 from shared.training.hparams import resolve_hparams, warmup_lr
-from shared.training.loop import isolated_rng, resolve_device, run_loop
+from shared.training.loop import isolated_rng, optimiser_step, resolve_device, run_loop
 from shared.training.result import TrainResult
 from shared.training.rng import derive_seed, make_generator
 from shared.training.sampler import EpochSampler
@@ -114,13 +114,9 @@ def train_ddpm(
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, mixed_precision):
                 loss = schedule.training_loss(model, x0, class_labels=y, t=t, noise=noise)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            scaler.step(optimizer)
-            scaler.update()
+            grad_norm = optimiser_step(loss, optimizer, scaler, model.parameters(), max_norm)
             ema.update()
-            return {"loss": loss.item(), "lr": lr, "grad_norm": float(grad_norm)}
+            return {"loss": loss.item(), "lr": lr, "grad_norm": grad_norm}
 
         identity = {"architecture": architecture, "config": model.config, "hparams": hp, "seed": seed}
         outcome = run_loop(

@@ -48,6 +48,19 @@ def isolated_rng(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
+def optimiser_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler, parameters, max_norm: float) -> float:
+    """Backward through the grad scaler, clip the gradient norm, step; returns the norm before clipping.
+
+    The gradients are unscaled before clipping, so `max_norm` is in the loss's own units under mixed precision too.
+    """
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    grad_norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return float(grad_norm)
+
+
 @dataclass
 class LoopOutcome:
     history: list[dict]
