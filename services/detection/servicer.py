@@ -62,10 +62,14 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         if first is None or first.WhichOneof("payload") != "header":
             raise InvalidArgument("the first message of Detect must be its header")
         header = first.header
-        buf = ImageBuffer(header.image.size_bytes, self.ctx.settings.ingest.max_image_bytes)
+        buf = ImageBuffer(max(header.image.size_bytes, len(header.data)), self.ctx.settings.ingest.max_image_bytes)
+        if header.data:
+            buf.add(header.data)
         for msg in request_iterator:
             if msg.WhichOneof("payload") != "chunk":
                 raise InvalidArgument("Detect takes one header, then chunks")
+            if header.data:
+                raise InvalidArgument("Detect takes its image in the header's data or in chunks, not both")
             buf.add(msg.chunk.data)
         image = decode_rgb(buf.bytes(), self.ctx.settings)
         version = self._version(header.options)
@@ -77,23 +81,42 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         done = object()
         limit = self.ctx.settings.ingest.max_image_bytes
 
+        def finish(item_id: str, options, buf: ImageBuffer) -> None:
+            # Decoded here, while the answering loop runs the model on earlier items:
+            # PIL's decoders release the GIL, so the two overlap.
+            try:
+                image = decode_rgb(buf.bytes(), self.ctx.settings)
+            except TerrafakeError as exc:
+                items.put((item_id, None, None, exc))
+            else:
+                items.put((item_id, options, image, None))
+
         def reader():
-            current = None  # (item_id, options, buffer); each finished item goes out decoded
+            current = None  # (item_id, options, buffer) of the open item; buffer None once it failed
             try:
                 for msg in request_iterator:
                     kind = msg.WhichOneof("payload")
                     if kind == "header":
                         if current is not None:
                             items.put((current[0], None, None, InvalidArgument("a header arrived before EndOfImage")))
+                        header, current = msg.header, None
+                        inline = bool(header.data)  # the whole image in this message: nothing follows for it
                         try:
-                            buf = ImageBuffer(msg.header.image.size_bytes, limit)
-                            current = (msg.header.item_id, msg.header.options, buf)
+                            buf = ImageBuffer(max(header.image.size_bytes, len(header.data)), limit)
+                            if inline:
+                                buf.add(header.data)
                         except TerrafakeError as exc:
-                            items.put((msg.header.item_id, None, None, exc))
-                            current = (msg.header.item_id, None, None)
+                            items.put((header.item_id, None, None, exc))
+                            if not inline:
+                                current = (header.item_id, None, None)  # its chunks and EndOfImage are skipped
+                            continue
+                        if inline:
+                            finish(header.item_id, header.options, buf)
+                        else:
+                            current = (header.item_id, header.options, buf)
                     elif kind == "chunk":
                         if current is None:
-                            items.put(("", None, None, InvalidArgument("a chunk arrived before any header")))
+                            items.put(("", None, None, InvalidArgument("a chunk arrived outside an open image")))
                         elif current[2] is not None:
                             try:
                                 current[2].add(msg.chunk.data)
@@ -104,14 +127,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
                         if current is None or msg.end.item_id != current[0]:
                             items.put((msg.end.item_id, None, None, InvalidArgument("EndOfImage without its header")))
                         elif current[2] is not None:
-                            # Decoded here, while the answering loop runs the model on earlier items:
-                            # PIL's decoders release the GIL, so the two overlap.
-                            try:
-                                image = decode_rgb(current[2].bytes(), self.ctx.settings)
-                            except TerrafakeError as exc:
-                                items.put((current[0], None, None, exc))
-                            else:
-                                items.put((current[0], current[1], image, None))
+                            finish(*current)
                         current = None
             except Exception as exc:  # the client went away
                 items.put(("", None, None, exc))

@@ -250,8 +250,11 @@ class Client:
                                              want_heatmap=want_heatmap)  # fmt: skip
 
         def messages():
-            yield detection_pb.DetectRequest(header=detection_pb.DetectHeader(
-                image=common_pb2.ImageHeader(size_bytes=len(data)), options=options))  # fmt: skip
+            image = common_pb2.ImageHeader(size_bytes=len(data))
+            if len(data) <= CHUNK_BYTES:  # one message: the image rides in the header
+                yield detection_pb.DetectRequest(header=detection_pb.DetectHeader(image=image, options=options, data=data))
+                return
+            yield detection_pb.DetectRequest(header=detection_pb.DetectHeader(image=image, options=options))
             for start in range(0, len(data), CHUNK_BYTES):
                 yield detection_pb.DetectRequest(chunk=common_pb2.ImageChunk(data=data[start : start + CHUNK_BYTES]))
 
@@ -263,8 +266,13 @@ class Client:
 
         def messages():
             for item_id, data in items:
-                yield detection_pb.DetectStreamRequest(header=detection_pb.DetectItemHeader(
-                    item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(data)), options=options))  # fmt: skip
+                image = common_pb2.ImageHeader(size_bytes=len(data))
+                if 0 < len(data) <= CHUNK_BYTES:  # one message instead of three: the image rides in the header
+                    yield detection_pb.DetectStreamRequest(
+                        header=detection_pb.DetectItemHeader(item_id=item_id, image=image, options=options, data=data))
+                    continue
+                yield detection_pb.DetectStreamRequest(
+                    header=detection_pb.DetectItemHeader(item_id=item_id, image=image, options=options))
                 for start in range(0, len(data), CHUNK_BYTES):
                     yield detection_pb.DetectStreamRequest(
                         chunk=common_pb2.ImageChunk(data=data[start : start + CHUNK_BYTES]))  # fmt: skip

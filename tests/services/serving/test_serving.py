@@ -166,6 +166,47 @@ def test_detect_stream_many_images_with_a_bad_one(client, served, mixed_tiles):
     assert all(a.WhichOneof("result") == "verdict" for a in answers if a.item_id != "broken")
 
 
+def test_images_sent_in_one_message_get_the_verdicts_of_chunked_ones(client, served, mixed_tiles):
+    det = served[1]
+    options = det_pb.DetectOptions(model_name=det["model_name"])
+    datas = [client.get_image(i.id)[1] for i in list_images(client, dataset_id=mixed_tiles[0].id)[:6]]
+
+    def header(item_id, payload, **fields):
+        return det_pb.DetectStreamRequest(header=det_pb.DetectItemHeader(
+            item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(payload)), options=options, **fields))  # fmt: skip
+
+    def messages():
+        for n, data in enumerate(datas):
+            yield header(f"chunked-{n}", data)
+            yield det_pb.DetectStreamRequest(chunk=common_pb2.ImageChunk(data=data))
+            yield det_pb.DetectStreamRequest(end=det_pb.EndOfImage(item_id=f"chunked-{n}"))
+            yield header(f"inline-{n}", data, data=data)  # the whole item; nothing follows for it
+        yield header("inline-broken", b"xx", data=b"not an image")
+        yield det_pb.DetectStreamRequest(header=det_pb.DetectItemHeader(  # declares more than the server takes
+            item_id="inline-huge", image=common_pb2.ImageHeader(size_bytes=10**12), options=options, data=datas[0]))
+        yield header("last", datas[1], data=datas[1])  # the stream goes on after both errors
+
+    answers = {a.item_id: a for a in client.detection.DetectStream(messages(), metadata=client.metadata, timeout=120)}
+    assert len(answers) == 2 * len(datas) + 3
+    for n in range(len(datas)):
+        inline, chunked = answers[f"inline-{n}"].verdict, answers[f"chunked-{n}"].verdict
+        assert inline.model_version_id == str(det["id"]) and inline.p_generated == pytest.approx(chunked.p_generated, abs=1e-6)
+    assert answers["inline-broken"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert answers["inline-huge"].error.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert answers["last"].verdict.p_generated == pytest.approx(answers["chunked-1"].verdict.p_generated, abs=1e-6)
+    # The client sends small images in one message; unary Detect takes them in its header too.
+    streamed = {r.item_id: r.verdict.p_generated for r in client.detect_stream(
+        [(str(n), d) for n, d in enumerate(datas)], model_name=det["model_name"])}  # fmt: skip
+    single = client.detect(datas[2], model_name=det["model_name"])
+    assert streamed["2"] == pytest.approx(single.p_generated, abs=1e-6) == pytest.approx(
+        answers["chunked-2"].verdict.p_generated, abs=1e-6)
+    both = iter([det_pb.DetectRequest(header=det_pb.DetectHeader(options=options, data=datas[0])),
+                 det_pb.DetectRequest(chunk=common_pb2.ImageChunk(data=datas[0]))])  # fmt: skip
+    with pytest.raises(grpc.RpcError) as err:
+        client.detection.Detect(both, metadata=client.metadata, timeout=60)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "not both" in err.value.details()
+
+
 def test_a_running_stream_uses_one_lookup_and_sees_a_demotion_within_seconds(client, served, mixed_tiles):
     # A stream resolves its model name once and again after VERSION_REFRESH_SECONDS, not per image.
     from services.detection.servicer import VERSION_REFRESH_SECONDS

@@ -28,41 +28,41 @@ from terrafake.jobs.v1 import job_pb2 as terrafake_dot_jobs_dot_v1_dot_job__pb2
 from terrafake.training.v1 import evaluation_pb2 as terrafake_dot_training_dot_v1_dot_evaluation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.terrafake/detection/v1/detection_service.proto\x12\x16terrafake.detection.v1\x1a terrafake/common/v1/common.proto\x1a$terrafake/ingestion/v1/dataset.proto\x1a\x1bterrafake/jobs/v1/job.proto\x1a&terrafake/training/v1/evaluation.proto\"S\n\rDetectOptions\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x14\n\x0cwant_heatmap\x18\x03 \x01(\x08\"5\n\x07Heatmap\x12\x0b\n\x03png\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\"\x91\x02\n\x07Verdict\x12\x13\n\x0bp_generated\x18\x01 \x01(\x01\x12\x35\n\x05label\x18\x02 \x01(\x0e\x32&.terrafake.detection.v1.DetectionLabel\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x17\n\x0funcertain_lower\x18\x04 \x01(\x01\x12\x17\n\x0funcertain_upper\x18\x05 \x01(\x01\x12\x18\n\x10model_version_id\x18\x06 \x01(\t\x12\x30\n\x07heatmap\x18\x07 \x01(\x0b\x32\x1f.terrafake.detection.v1.Heatmap\x12\x13\n\x0bimage_width\x18\x08 \x01(\x05\x12\x14\n\x0cimage_height\x18\t \x01(\x05\"w\n\x0c\x44\x65tectHeader\x12/\n\x05image\x18\x01 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x02 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\"\x84\x01\n\rDetectRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.terrafake.detection.v1.DetectHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x42\t\n\x07payload\"B\n\x0e\x44\x65tectResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.terrafake.detection.v1.Verdict\"\x8c\x01\n\x10\x44\x65tectItemHeader\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12/\n\x05image\x18\x02 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x03 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\"\x1d\n\nEndOfImage\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\xc1\x01\n\x13\x44\x65tectStreamRequest\x12:\n\x06header\x18\x01 \x01(\x0b\x32(.terrafake.detection.v1.DetectItemHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x12\x31\n\x03\x65nd\x18\x03 \x01(\x0b\x32\".terrafake.detection.v1.EndOfImageH\x00\x42\t\n\x07payload\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x99\x01\n\x14\x44\x65tectStreamResponse\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x32\n\x07verdict\x18\x02 \x01(\x0b\x32\x1f.terrafake.detection.v1.VerdictH\x00\x12\x32\n\x05\x65rror\x18\x03 \x01(\x0b\x32!.terrafake.detection.v1.ItemErrorH\x00\x42\x08\n\x06result\"\xfc\x01\n\x17\x45valuateDetectorRequest\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x61taset_version_id\x18\x03 \x01(\t\x12,\n\x05split\x18\x04 \x01(\x0e\x32\x1d.terrafake.ingestion.v1.Split\x12\x12\n\nmax_images\x18\x05 \x01(\x03\x12<\n\nrobustness\x18\x06 \x01(\x0b\x32(.terrafake.training.v1.RobustnessOptions\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"?\n\x18\x45valuateDetectorResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job*\x89\x01\n\x0e\x44\x65tectionLabel\x12\x1f\n\x1b\x44\x45TECTION_LABEL_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45TECTION_LABEL_REAL\x10\x01\x12\x1d\n\x19\x44\x45TECTION_LABEL_GENERATED\x10\x02\x12\x1d\n\x19\x44\x45TECTION_LABEL_UNCERTAIN\x10\x03\x32\xd3\x02\n\x10\x44\x65tectionService\x12Y\n\x06\x44\x65tect\x12%.terrafake.detection.v1.DetectRequest\x1a&.terrafake.detection.v1.DetectResponse(\x01\x12m\n\x0c\x44\x65tectStream\x12+.terrafake.detection.v1.DetectStreamRequest\x1a,.terrafake.detection.v1.DetectStreamResponse(\x01\x30\x01\x12u\n\x10\x45valuateDetector\x12/.terrafake.detection.v1.EvaluateDetectorRequest\x1a\x30.terrafake.detection.v1.EvaluateDetectorResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.terrafake/detection/v1/detection_service.proto\x12\x16terrafake.detection.v1\x1a terrafake/common/v1/common.proto\x1a$terrafake/ingestion/v1/dataset.proto\x1a\x1bterrafake/jobs/v1/job.proto\x1a&terrafake/training/v1/evaluation.proto\"S\n\rDetectOptions\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x14\n\x0cwant_heatmap\x18\x03 \x01(\x08\"5\n\x07Heatmap\x12\x0b\n\x03png\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\"\x91\x02\n\x07Verdict\x12\x13\n\x0bp_generated\x18\x01 \x01(\x01\x12\x35\n\x05label\x18\x02 \x01(\x0e\x32&.terrafake.detection.v1.DetectionLabel\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x17\n\x0funcertain_lower\x18\x04 \x01(\x01\x12\x17\n\x0funcertain_upper\x18\x05 \x01(\x01\x12\x18\n\x10model_version_id\x18\x06 \x01(\t\x12\x30\n\x07heatmap\x18\x07 \x01(\x0b\x32\x1f.terrafake.detection.v1.Heatmap\x12\x13\n\x0bimage_width\x18\x08 \x01(\x05\x12\x14\n\x0cimage_height\x18\t \x01(\x05\"\x85\x01\n\x0c\x44\x65tectHeader\x12/\n\x05image\x18\x01 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x02 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x84\x01\n\rDetectRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.terrafake.detection.v1.DetectHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x42\t\n\x07payload\"B\n\x0e\x44\x65tectResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.terrafake.detection.v1.Verdict\"\x9a\x01\n\x10\x44\x65tectItemHeader\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12/\n\x05image\x18\x02 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x03 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"\x1d\n\nEndOfImage\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\xc1\x01\n\x13\x44\x65tectStreamRequest\x12:\n\x06header\x18\x01 \x01(\x0b\x32(.terrafake.detection.v1.DetectItemHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x12\x31\n\x03\x65nd\x18\x03 \x01(\x0b\x32\".terrafake.detection.v1.EndOfImageH\x00\x42\t\n\x07payload\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x99\x01\n\x14\x44\x65tectStreamResponse\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x32\n\x07verdict\x18\x02 \x01(\x0b\x32\x1f.terrafake.detection.v1.VerdictH\x00\x12\x32\n\x05\x65rror\x18\x03 \x01(\x0b\x32!.terrafake.detection.v1.ItemErrorH\x00\x42\x08\n\x06result\"\xfc\x01\n\x17\x45valuateDetectorRequest\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x61taset_version_id\x18\x03 \x01(\t\x12,\n\x05split\x18\x04 \x01(\x0e\x32\x1d.terrafake.ingestion.v1.Split\x12\x12\n\nmax_images\x18\x05 \x01(\x03\x12<\n\nrobustness\x18\x06 \x01(\x0b\x32(.terrafake.training.v1.RobustnessOptions\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"?\n\x18\x45valuateDetectorResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job*\x89\x01\n\x0e\x44\x65tectionLabel\x12\x1f\n\x1b\x44\x45TECTION_LABEL_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45TECTION_LABEL_REAL\x10\x01\x12\x1d\n\x19\x44\x45TECTION_LABEL_GENERATED\x10\x02\x12\x1d\n\x19\x44\x45TECTION_LABEL_UNCERTAIN\x10\x03\x32\xd3\x02\n\x10\x44\x65tectionService\x12Y\n\x06\x44\x65tect\x12%.terrafake.detection.v1.DetectRequest\x1a&.terrafake.detection.v1.DetectResponse(\x01\x12m\n\x0c\x44\x65tectStream\x12+.terrafake.detection.v1.DetectStreamRequest\x1a,.terrafake.detection.v1.DetectStreamResponse(\x01\x30\x01\x12u\n\x10\x45valuateDetector\x12/.terrafake.detection.v1.EvaluateDetectorRequest\x1a\x30.terrafake.detection.v1.EvaluateDetectorResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'terrafake.detection.v1.detection_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DETECTIONLABEL']._serialized_start=1846
-  _globals['_DETECTIONLABEL']._serialized_end=1983
+  _globals['_DETECTIONLABEL']._serialized_start=1875
+  _globals['_DETECTIONLABEL']._serialized_end=2012
   _globals['_DETECTOPTIONS']._serialized_start=215
   _globals['_DETECTOPTIONS']._serialized_end=298
   _globals['_HEATMAP']._serialized_start=300
   _globals['_HEATMAP']._serialized_end=353
   _globals['_VERDICT']._serialized_start=356
   _globals['_VERDICT']._serialized_end=629
-  _globals['_DETECTHEADER']._serialized_start=631
-  _globals['_DETECTHEADER']._serialized_end=750
-  _globals['_DETECTREQUEST']._serialized_start=753
-  _globals['_DETECTREQUEST']._serialized_end=885
-  _globals['_DETECTRESPONSE']._serialized_start=887
-  _globals['_DETECTRESPONSE']._serialized_end=953
-  _globals['_DETECTITEMHEADER']._serialized_start=956
-  _globals['_DETECTITEMHEADER']._serialized_end=1096
-  _globals['_ENDOFIMAGE']._serialized_start=1098
-  _globals['_ENDOFIMAGE']._serialized_end=1127
-  _globals['_DETECTSTREAMREQUEST']._serialized_start=1130
-  _globals['_DETECTSTREAMREQUEST']._serialized_end=1323
-  _globals['_ITEMERROR']._serialized_start=1325
-  _globals['_ITEMERROR']._serialized_end=1367
-  _globals['_DETECTSTREAMRESPONSE']._serialized_start=1370
-  _globals['_DETECTSTREAMRESPONSE']._serialized_end=1523
-  _globals['_EVALUATEDETECTORREQUEST']._serialized_start=1526
-  _globals['_EVALUATEDETECTORREQUEST']._serialized_end=1778
-  _globals['_EVALUATEDETECTORRESPONSE']._serialized_start=1780
-  _globals['_EVALUATEDETECTORRESPONSE']._serialized_end=1843
-  _globals['_DETECTIONSERVICE']._serialized_start=1986
-  _globals['_DETECTIONSERVICE']._serialized_end=2325
+  _globals['_DETECTHEADER']._serialized_start=632
+  _globals['_DETECTHEADER']._serialized_end=765
+  _globals['_DETECTREQUEST']._serialized_start=768
+  _globals['_DETECTREQUEST']._serialized_end=900
+  _globals['_DETECTRESPONSE']._serialized_start=902
+  _globals['_DETECTRESPONSE']._serialized_end=968
+  _globals['_DETECTITEMHEADER']._serialized_start=971
+  _globals['_DETECTITEMHEADER']._serialized_end=1125
+  _globals['_ENDOFIMAGE']._serialized_start=1127
+  _globals['_ENDOFIMAGE']._serialized_end=1156
+  _globals['_DETECTSTREAMREQUEST']._serialized_start=1159
+  _globals['_DETECTSTREAMREQUEST']._serialized_end=1352
+  _globals['_ITEMERROR']._serialized_start=1354
+  _globals['_ITEMERROR']._serialized_end=1396
+  _globals['_DETECTSTREAMRESPONSE']._serialized_start=1399
+  _globals['_DETECTSTREAMRESPONSE']._serialized_end=1552
+  _globals['_EVALUATEDETECTORREQUEST']._serialized_start=1555
+  _globals['_EVALUATEDETECTORREQUEST']._serialized_end=1807
+  _globals['_EVALUATEDETECTORRESPONSE']._serialized_start=1809
+  _globals['_EVALUATEDETECTORRESPONSE']._serialized_end=1872
+  _globals['_DETECTIONSERVICE']._serialized_start=2015
+  _globals['_DETECTIONSERVICE']._serialized_end=2354
 # @@protoc_insertion_point(module_scope)

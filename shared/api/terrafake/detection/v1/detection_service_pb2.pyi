@@ -64,12 +64,14 @@ class Verdict(_message.Message):
     def __init__(self, p_generated: _Optional[float] = ..., label: _Optional[_Union[DetectionLabel, str]] = ..., threshold: _Optional[float] = ..., uncertain_lower: _Optional[float] = ..., uncertain_upper: _Optional[float] = ..., model_version_id: _Optional[str] = ..., heatmap: _Optional[_Union[Heatmap, _Mapping]] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ...) -> None: ...
 
 class DetectHeader(_message.Message):
-    __slots__ = ("image", "options")
+    __slots__ = ("image", "options", "data")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     image: _common_pb2.ImageHeader
     options: DetectOptions
-    def __init__(self, image: _Optional[_Union[_common_pb2.ImageHeader, _Mapping]] = ..., options: _Optional[_Union[DetectOptions, _Mapping]] = ...) -> None: ...
+    data: bytes
+    def __init__(self, image: _Optional[_Union[_common_pb2.ImageHeader, _Mapping]] = ..., options: _Optional[_Union[DetectOptions, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class DetectRequest(_message.Message):
     __slots__ = ("header", "chunk")
@@ -86,14 +88,16 @@ class DetectResponse(_message.Message):
     def __init__(self, verdict: _Optional[_Union[Verdict, _Mapping]] = ...) -> None: ...
 
 class DetectItemHeader(_message.Message):
-    __slots__ = ("item_id", "image", "options")
+    __slots__ = ("item_id", "image", "options", "data")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     image: _common_pb2.ImageHeader
     options: DetectOptions
-    def __init__(self, item_id: _Optional[str] = ..., image: _Optional[_Union[_common_pb2.ImageHeader, _Mapping]] = ..., options: _Optional[_Union[DetectOptions, _Mapping]] = ...) -> None: ...
+    data: bytes
+    def __init__(self, item_id: _Optional[str] = ..., image: _Optional[_Union[_common_pb2.ImageHeader, _Mapping]] = ..., options: _Optional[_Union[DetectOptions, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class EndOfImage(_message.Message):
     __slots__ = ("item_id",)

@@ -62,7 +62,8 @@ class DetectionServiceServicer(object):
 
     def Detect(self, request_iterator, context):
         """Judges one image. The client sends a DetectHeader, then the image's
-        chunks, then closes the stream; the server answers once.
+        chunks (or the header alone, with the image in DetectHeader.data), then
+        closes the stream; the server answers once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -70,7 +71,9 @@ class DetectionServiceServicer(object):
 
     def DetectStream(self, request_iterator, context):
         """Judges many images over one stream. The client sends, per image, a
-        DetectItemHeader, its chunks and an EndOfImage; the server answers
+        DetectItemHeader, its chunks and an EndOfImage, or, for an image that
+        fits in one message, the header alone with the image in
+        DetectItemHeader.data (one message instead of three); the server answers
         each image with one DetectStreamResponse carrying its item id, in the
         order images were completed. An error in one image is reported in its
         response and does not end the stream.
