@@ -91,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="for the overhead target, alternate the forward pass and local DetectStream at the largest "
                         "batch this many more times; the target is the median of the pairs (default 3; 0: off)")
     p.add_argument("--no-profile", action="store_true", help="skip the stage profile")
+    p.add_argument("--chunked", action="store_true",
+                   help="send each image as header + chunk (+ EndOfImage), not in one message (the first four passes' form)")
     p.add_argument("--address", help="use a running stack's gRPC server at HOST:PORT (its backend must be triton)")
     p.add_argument("--token", help="admin token for --address (default: TERRAFAKE_TOKEN)")
     p.add_argument("--database-url", help="Postgres of the --address stack (to register the model)")
@@ -305,7 +307,9 @@ class _Channel:
         self.client.close()
 
 
-def stream_path(address: str, token: str | None, pngs: list[bytes], batch: int, model_name: str):
+def stream_path(address: str, token: str | None, pngs: list[bytes], batch: int, model_name: str, chunked: bool = False):
+    """DetectStream: each image in one message (its header's data), as shared.client sends small images;
+    chunked: header, one chunk and EndOfImage per image, the form the first four passes measured."""
     from terrafake.common.v1 import common_pb2
     from terrafake.detection.v1 import detection_service_pb2 as pb
 
@@ -321,8 +325,13 @@ def stream_path(address: str, token: str | None, pngs: list[bytes], batch: int, 
 
         def messages():
             for item_id, data in items:
-                yield pb.DetectStreamRequest(header=pb.DetectItemHeader(
-                    item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(data)), options=options))  # fmt: skip
+                image = common_pb2.ImageHeader(size_bytes=len(data))
+                if not chunked:
+                    sent[item_id] = time.perf_counter()
+                    yield pb.DetectStreamRequest(header=pb.DetectItemHeader(item_id=item_id, image=image, options=options,
+                                                                            data=data))  # fmt: skip
+                    continue
+                yield pb.DetectStreamRequest(header=pb.DetectItemHeader(item_id=item_id, image=image, options=options))
                 yield pb.DetectStreamRequest(chunk=common_pb2.ImageChunk(data=data))
                 sent[item_id] = time.perf_counter()
                 yield pb.DetectStreamRequest(end=pb.EndOfImage(item_id=item_id))
@@ -343,8 +352,8 @@ def stream_path(address: str, token: str | None, pngs: list[bytes], batch: int, 
     return setup, one_round
 
 
-def detect_path(address: str, token: str | None, pngs: list[bytes], model_name: str):
-    """Detect: one image per call (header + one chunk), one call at a time per client."""
+def detect_path(address: str, token: str | None, pngs: list[bytes], model_name: str, chunked: bool = False):
+    """Detect: one image per call (in its header, or header + one chunk), one call at a time per client."""
     from terrafake.common.v1 import common_pb2
     from terrafake.detection.v1 import detection_service_pb2 as pb
 
@@ -355,11 +364,12 @@ def detect_path(address: str, token: str | None, pngs: list[bytes], model_name: 
 
     def one_round(ch, r):
         data = pngs[abs(r) % len(pngs)]
-        msgs = [
-            pb.DetectRequest(header=pb.DetectHeader(image=common_pb2.ImageHeader(filename="x.png", size_bytes=len(data)),
-                                                    options=options)),  # fmt: skip
-            pb.DetectRequest(chunk=common_pb2.ImageChunk(data=data)),
-        ]
+        image = common_pb2.ImageHeader(filename="x.png", size_bytes=len(data))
+        if chunked:
+            msgs = [pb.DetectRequest(header=pb.DetectHeader(image=image, options=options)),
+                    pb.DetectRequest(chunk=common_pb2.ImageChunk(data=data))]  # fmt: skip
+        else:
+            msgs = [pb.DetectRequest(header=pb.DetectHeader(image=image, options=options, data=data))]
         t0 = time.perf_counter()
         ch.stub.Detect(iter(msgs), metadata=ch.md, timeout=60)
         return [time.perf_counter() - t0], 0
@@ -604,7 +614,14 @@ def profile_stages(pngs, arrays, model, database_url: str, settings, batch: int 
             pb.DetectStreamRequest(chunk=common_pb2.ImageChunk(data=data)).SerializeToString()
             pb.DetectStreamRequest(end=pb.EndOfImage(item_id=str(k))).SerializeToString()
 
-    timed("client request messages (build + serialize)", client_messages, rounds)
+    timed("client request messages, chunked: 3 per image (build + serialize)", client_messages, rounds)
+
+    def client_messages_inline():
+        for k, data in enumerate(imgs):
+            pb.DetectStreamRequest(header=pb.DetectItemHeader(item_id=str(k), image=common_pb2.ImageHeader(size_bytes=len(data)),
+                                                              options=options, data=data)).SerializeToString()  # fmt: skip
+
+    timed("client request messages, inline: 1 per image (build + serialize)", client_messages_inline, rounds)
     return {name: 1000 * seconds / batch for name, seconds in t.items()}  # ms per image
 
 
@@ -682,13 +699,13 @@ def main(argv=None) -> int:
             for clients in args.clients:
                 for b in args.batch_sizes:
                     cell(f"forward b{b} c{clients}", lambda b=b: forward_path(model, arrays, b), b, clients)
-                    cell(f"local stream b{b} c{clients}", lambda b=b: stream_path(local.address, token, pngs, b, MODEL_NAME), b, clients)
-                    cell(f"triton stream b{b} c{clients}", lambda b=b: stream_path(address, token, pngs, b, MODEL_NAME), b, clients, True)
+                    cell(f"local stream b{b} c{clients}", lambda b=b: stream_path(local.address, token, pngs, b, MODEL_NAME, args.chunked), b, clients)
+                    cell(f"triton stream b{b} c{clients}", lambda b=b: stream_path(address, token, pngs, b, MODEL_NAME, args.chunked), b, clients, True)
             print("[runs] Detect, one image per call ...")
             for clients in args.clients:
-                cell(f"triton detect c{clients}", lambda: detect_path(address, token, pngs, MODEL_NAME), 1, clients, True)
+                cell(f"triton detect c{clients}", lambda: detect_path(address, token, pngs, MODEL_NAME, args.chunked), 1, clients, True)
                 if not args.no_detect_local:
-                    cell(f"local detect c{clients}", lambda: detect_path(local.address, token, pngs, MODEL_NAME), 1, clients)
+                    cell(f"local detect c{clients}", lambda: detect_path(local.address, token, pngs, MODEL_NAME, args.chunked), 1, clients)
             if triton_url and not args.no_profile:
                 print("[runs] tritonclient straight to Triton (no service) ...")
                 for b in args.batch_sizes:
@@ -727,7 +744,7 @@ def main(argv=None) -> int:
                 for i in range(1, args.overhead_repeats + 1):
                     cell(f"pair {i} forward b{b} c1", lambda: forward_path(model, arrays, b), b, 1)
                     cell(f"pair {i} local stream b{b} c1",
-                         lambda: stream_path(local.address, token, pngs, b, MODEL_NAME), b, 1)  # fmt: skip
+                         lambda: stream_path(local.address, token, pngs, b, MODEL_NAME, args.chunked), b, 1)  # fmt: skip
             tstats.close()
             if not args.no_profile and deadline.left() > 15:
                 print("[profile] the local-backend service path, stage by stage, in this process ...")
