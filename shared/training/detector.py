@@ -5,7 +5,8 @@ in its own resumable shuffled order; a random dihedral transform per tile;
 optionally colour jitter (`color_jitter_*`, for unseen years and seasons) and
 JPEG re-encoding and resize-and-back (`jpeg_augment_prob`,
 `resize_augment_prob`) for robustness, all off by default; BCE-with-logits,
-AdamW with linear warm-up, gradient clipping.
+AdamW with linear warm-up, then a constant rate or a cosine decay over the run
+(`lr_schedule`), gradient clipping.
 
 After the last step the detector scores the validation set and
 `calibration.calibrate_scores` picks the threshold (max balanced accuracy)
@@ -31,7 +32,7 @@ from shared.training.calibration import calibrate_scores, default_calibration
 from shared.training.callbacks import StepCallback
 from shared.training.checkpoint import TrainingState
 from shared.training.data import ImageSet, require_square_size
-from shared.training.hparams import resolve_hparams, warmup_lr
+from shared.training.hparams import resolve_hparams, scheduled_lr
 from shared.training.loop import isolated_rng, optimiser_step, resolve_device, run_loop
 from shared.training.result import TrainResult
 from shared.training.rng import derive_seed, make_generator
@@ -61,6 +62,11 @@ DETECTOR_DEFAULTS: dict = {
     # None: the threshold maximises balanced accuracy on val; a number: the lowest type I error
     # on val whose type II error (generated called real) is at most this (see calibration).
     "calibration_max_type_ii": None,
+    # "constant" keeps the rate after the warm-up; "cosine" decays it towards 0 at the run's last
+    # step, so the saved weights are where training settled rather than wherever a constant rate
+    # left them. On the demo's data neither was better on held-out years over three seeds each
+    # (bench/RESULTS.md "Fifth pass"), so the default stays as it was.
+    "lr_schedule": "constant",
     "log_every": 10,
 }
 
@@ -130,7 +136,7 @@ def train_detector(
             tiles = degrade(jitter(geometric(train.take(indices), data_rng), data_rng), data_rng)
             x = from_uint8(np.stack(tiles)).to(device)
             y = labels[indices].to(device)
-            lr = warmup_lr(hp["lr"], step, hp["warmup_steps"])
+            lr = scheduled_lr(hp["lr"], step, hp["warmup_steps"], max_steps, hp["lr_schedule"])
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@ while 16.5 for an integer setting is an error.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 # Integer settings whose default may be None (resolved later, e.g. pretrain_steps).
@@ -49,7 +50,26 @@ def resolve_hparams(defaults: dict[str, Any], given: dict[str, Any] | None, trai
     for key in ("lr", "weight_decay", "warmup_steps"):
         if key in resolved and resolved[key] < 0:
             raise ValueError(f"{trainer}: {key} must be >= 0, got {resolved[key]}")
+    if resolved.get("ema_decay") is not None and not 0.0 <= resolved["ema_decay"] <= 1.0:
+        raise ValueError(f"{trainer}: ema_decay must be in [0, 1], got {resolved['ema_decay']}")
+    if "lr_schedule" in resolved and resolved["lr_schedule"] not in LR_SCHEDULES:
+        raise ValueError(f"{trainer}: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {resolved['lr_schedule']!r}")
     return resolved
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def scheduled_lr(base_lr: float, step: int, warmup_steps: int, max_steps: int, schedule: str) -> float:
+    """The learning rate of 0-based step `step`: linear warm-up, then constant or a cosine decay towards 0
+    at `max_steps` (a pure function of the step, like warmup_lr)."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
+    lr = warmup_lr(base_lr, step, warmup_steps)
+    if schedule == "cosine" and step >= warmup_steps:
+        progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+        lr = base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return lr
 
 
 def warmup_lr(base_lr: float, step: int, warmup_steps: int) -> float:

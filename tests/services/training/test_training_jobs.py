@@ -195,6 +195,11 @@ def test_bad_training_requests(client, real_tiles, client_for):
         (dict(model_kind=1, dataset_version_id=unsplit.id, max_steps=5), grpc.StatusCode.FAILED_PRECONDITION, "TRAIN"),
         (dict(model_kind=1, model_name="Bad Name", dataset_version_id=version.id, max_steps=5),
          grpc.StatusCode.INVALID_ARGUMENT, "model_name"),
+        # Refused when submitted, not after the job has loaded its images:
+        (dict(model_kind=2, dataset_version_id=version.id, max_steps=5, hyperparameters={"lr_schedule": "linear"}),
+         grpc.StatusCode.INVALID_ARGUMENT, "lr_schedule must be one of constant, cosine"),
+        (dict(model_kind=1, dataset_version_id=version.id, max_steps=5, hyperparameters={"ema_decay": 2}),
+         grpc.StatusCode.INVALID_ARGUMENT, "ema_decay must be in [0, 1]"),
     ]  # fmt: skip
     for fields, code, needle in cases:
         with pytest.raises(ClientError) as err:

@@ -84,6 +84,36 @@ def test_resuming_reproduces_the_uninterrupted_run_with_degradations(naip_32, tm
     assert straight.extra["calibrated_on"] == "default" and straight.extra["threshold"] == 0.5
 
 
+def test_the_rate_decays_over_the_run_and_a_resumed_run_follows_the_same_schedule(naip_32, tmp_path):
+    train = labelled(naip_32[::4], blurred(naip_32[1::4]))
+    hparams = {**FAST, "batch_size": 8, "warmup_steps": 2}
+    rates: dict[str, list[float]] = {}
+
+    def record(name):
+        def on_step(step, total, metrics):
+            rates.setdefault(name, []).append(metrics["lr"])
+        return on_step
+
+    def run(work_dir, schedule=None, **kwargs):
+        hp = {**hparams, **({"lr_schedule": schedule} if schedule else {})}
+        return train_detector(train, None, overrides=SMALL, hparams=hp, max_steps=8, work_dir=work_dir, **kwargs)
+
+    straight = run(tmp_path / "straight", "cosine", on_step=record("cosine"))
+    assert straight.hyperparameters["lr_schedule"] == "cosine"
+    lrs = rates["cosine"]
+    assert lrs[1] == lrs[2] == FAST["lr"] and all(a > b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] < 0.1 * FAST["lr"]
+    run(tmp_path / "constant", on_step=record("constant"))  # the default
+    assert rates["constant"][1:] == [FAST["lr"]] * 7
+    # Stopped at step 3 and resumed: the same rates at the same steps, and the same weights at the end.
+    with pytest.raises(StopTraining):
+        run(tmp_path / "resumed", "cosine", on_step=stop_at(3))
+    resumed = run(tmp_path / "resumed", "cosine", on_step=record("resumed"))
+    assert rates["resumed"] == lrs[3:]
+    a = load_file(str(straight.model_dir / "model.safetensors"))
+    b = load_file(str(resumed.model_dir / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_training_needs_both_classes(naip_32, tmp_path):
     with pytest.raises(ValueError, match="both"):
         train_detector(ImageSet(naip_32, [0] * len(naip_32)), None, overrides=SMALL, max_steps=1, work_dir=tmp_path)
