@@ -43,6 +43,17 @@ def load_split(
             return images, rows
 
 
+def authenticity_labelled(images: list, rows: list[dict]) -> tuple[list, list[int]]:
+    """The images labelled authenticity=real (0) or =generated (1), with those labels; others are left out."""
+    out_images, labels = [], []
+    for im, row in zip(images, rows):
+        value = row["labels"].get("authenticity")
+        if value in ("real", "generated"):
+            out_images.append(im)
+            labels.append(1 if value == "generated" else 0)
+    return out_images, labels
+
+
 def require(images: list, what: str) -> None:
     if not images:
         raise FailedPrecondition(f"no images for {what}; check the dataset version's splits and labels")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 
-from shared.datasets.loader import load_split, require
+from shared.datasets.loader import authenticity_labelled, load_split, require
 from shared.datasets.store import DatasetStore
 from shared.registry.store import RegistryStore
 from shared.storage import LocalBlobStore
@@ -129,16 +129,6 @@ def train_generator(ctx: JobContext) -> dict:
     return _register(ctx, result, params)
 
 
-def _labelled(images, rows):
-    out_images, labels = [], []
-    for im, row in zip(images, rows):
-        value = row["labels"].get(AUTHENTICITY)
-        if value in ("real", "generated"):
-            out_images.append(im)
-            labels.append(1 if value == "generated" else 0)
-    return out_images, labels
-
-
 @job_task("training.detector")
 def train_detector_job(ctx: JobContext) -> dict:
     from shared.training.data import ImageSet
@@ -147,10 +137,10 @@ def train_detector_job(ctx: JobContext) -> dict:
     params, store, blobs = _common(ctx)
     size = _image_size(params["architecture"], params["overrides"], "input_size")
     ctx.progress(0, params["max_steps"], "loading training images", force=True)
-    train_images, train_labels = _labelled(*load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size))
+    train_images, train_labels = authenticity_labelled(*load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size))
     if len(set(train_labels)) < 2:
         require([], "detector training: the TRAIN split needs images labelled authenticity=real and =generated")
-    val_images, val_labels = _labelled(*load_split(store, blobs, params["dataset_version_id"], "VAL", size=size))
+    val_images, val_labels = authenticity_labelled(*load_split(store, blobs, params["dataset_version_id"], "VAL", size=size))
     val = ImageSet(val_images, val_labels) if len(set(val_labels)) == 2 else None
     result = train_detector(ImageSet(train_images, train_labels), val, **_train_kwargs(ctx, params))
     return _register(ctx, result, params)
