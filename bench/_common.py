@@ -43,6 +43,21 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_generation() -> str:
+    """'family F model M' from /proc/cpuinfo: virtual machines often name only the vendor line."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("cpu family", "model") and key.strip() not in fields:
+                fields[key.strip()] = value.strip()
+            if not line.strip():
+                break
+    except OSError:
+        pass
+    return f"family {fields['cpu family']} model {fields['model']}" if len(fields) == 2 else "unknown"
+
+
 def machine_info() -> dict:
     import torch
 
@@ -55,6 +70,9 @@ def machine_info() -> dict:
         cores = os.cpu_count()
     return {
         "cpu_model": cpu_model(),
+        # Two machines both named "AMD EPYC" ran torch 3-4x apart (bench/RESULTS.md, fifth pass).
+        "cpu_generation": cpu_generation(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cores": cores,
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "torch": torch.__version__,
@@ -70,7 +88,8 @@ def machine_info() -> dict:
 def machine_line(info: dict) -> str:
     gpu = info["gpu"]["name"] if info["gpu"] else "no GPU"
     return (
-        f"{info['cpu_model']}, {info['cores']} cores, {gpu}, torch {info['torch']} "
+        f"{info['cpu_model']} ({info.get('cpu_generation', '?')}, {info.get('torch_cpu_capability', '?')}), "
+        f"{info['cores']} cores, {gpu}, torch {info['torch']} "
         f"({info['torch_threads']} threads), {info['date'][:10]}, load avg {info['load_average_at_start']}"
     )
 
