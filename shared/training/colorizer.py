@@ -165,6 +165,7 @@ def train_colorizer(
             state,
             step_fn,
             identity=identity,
+            hparam_defaults=COLORIZER_DEFAULTS,
             max_steps=max_steps,
             work_dir=work_dir,
             checkpoint_interval=checkpoint_interval,

@@ -123,6 +123,7 @@ def train_ddpm(
             state,
             step_fn,
             identity=identity,
+            hparam_defaults=DDPM_DEFAULTS,
             max_steps=max_steps,
             work_dir=work_dir,
             checkpoint_interval=checkpoint_interval,

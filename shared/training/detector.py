@@ -152,6 +152,7 @@ def train_detector(
             state,
             step_fn,
             identity=identity,
+            hparam_defaults=DETECTOR_DEFAULTS,
             max_steps=max_steps,
             work_dir=work_dir,
             checkpoint_interval=checkpoint_interval,

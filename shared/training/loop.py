@@ -6,7 +6,8 @@ The loop:
 
 1. resumes from the newest checkpoint in `work_dir` if there is one, after
    checking it belongs to the same run (architecture, config, hyperparameters,
-   seed; otherwise ValueError: a different run must use another work_dir);
+   seed; otherwise ValueError: a different run must use another work_dir; a
+   hyperparameter added since the checkpoint was written matches its default);
 2. runs steps until `max_steps`, averaging the numbers over each `log_every`
    window into `history`;
 3. checkpoints every `checkpoint_interval` steps and after the last step;
@@ -94,7 +95,15 @@ def run_loop(
     checkpoint_interval: int,
     log_every: int,
     on_step: StepCallback | None,
+    hparam_defaults: dict[str, Any] | None = None,
 ) -> LoopOutcome:
+    """Run (or resume from the newest checkpoint in work_dir) until max_steps.
+
+    A checkpoint is resumed only if its stored identity equals `identity`. Given
+    `hparam_defaults`, a hyperparameter the checkpoint does not record (one added
+    to the trainer after it was written) counts as equal when this run leaves it
+    at its default, so upgrading the code does not strand a long run half-way.
+    """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     manager = CheckpointManager(work_dir)
@@ -103,9 +112,10 @@ def run_loop(
     latest = manager.latest()
     if latest is not None:
         stored = manager.load(latest, state)["loop"]
-        if stored["identity"] != identity:
+        stored_identity = _with_new_defaults(stored["identity"], identity, hparam_defaults)
+        if stored_identity != identity:
             raise ValueError(
-                f"{work_dir} holds a checkpoint of a different run ({_difference(stored['identity'], identity)}); "
+                f"{work_dir} holds a checkpoint of a different run ({_difference(stored_identity, identity)}); "
                 "use a new work_dir or the original settings"
             )
         step, history, window = stored["step"], stored["history"], stored["window"]
@@ -162,6 +172,24 @@ def _mean(window: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(sum(e[k] for e in window if k in e) / sum(1 for e in window if k in e)) for k in keys}
 
 
-def _difference(stored: dict, current: dict) -> str:
-    keys = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
-    return ", ".join(f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in keys)
+def _with_new_defaults(stored: dict, current: dict, defaults: dict[str, Any] | None) -> dict:
+    """`stored` with the hyperparameters it lacks taken from `current` where those are at their defaults."""
+    if not defaults or not isinstance(stored.get("hparams"), dict) or not isinstance(current.get("hparams"), dict):
+        return stored
+    defaults = _normalise(defaults)
+    missing = {k: v for k, v in current["hparams"].items()
+               if k not in stored["hparams"] and k in defaults and v == defaults[k]}  # fmt: skip
+    return {**stored, "hparams": {**stored["hparams"], **missing}} if missing else stored
+
+
+def _difference(stored: dict, current: dict, prefix: str = "") -> str:
+    """The keys that differ, as 'hparams.lr: 0.002 -> 0.0001' (nested dicts named by their path)."""
+    parts = []
+    for k in sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k)):
+        a, b = stored.get(k), current.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            parts.append(_difference(a, b, f"{prefix}{k}."))
+        else:
+            shown = [repr(d[k]) if k in d else "(absent)" for d in (stored, current)]
+            parts.append(f"{prefix}{k}: {shown[0]} -> {shown[1]}")
+    return ", ".join(parts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -112,6 +114,41 @@ def test_the_rate_decays_over_the_run_and_a_resumed_run_follows_the_same_schedul
     a = load_file(str(straight.model_dir / "model.safetensors"))
     b = load_file(str(resumed.model_dir / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_written_before_a_hyperparameter_existed_resumes_at_its_default(naip_32, tmp_path):
+    train = labelled(naip_32[::4], blurred(naip_32[1::4]))
+    hparams = {**FAST, "batch_size": 8}
+
+    def run(work_dir, **kwargs):
+        hp = {**hparams, **kwargs.pop("hp", {})}
+        return train_detector(train, None, overrides=SMALL, hparams=hp, max_steps=6, work_dir=work_dir, **kwargs)
+
+    def written_by_older_code(work_dir):
+        # A checkpoint from before lr_schedule was a hyperparameter: its identity has no such key.
+        path = CheckpointManager(work_dir).latest() / "state.json"
+        document = json.loads(path.read_text())
+        del document["loop"]["identity"]["hparams"]["lr_schedule"]
+        path.write_text(json.dumps(document))
+
+    straight = run(tmp_path / "straight")
+    for name in ("old", "old-cosine"):
+        with pytest.raises(StopTraining):
+            run(tmp_path / name, on_step=stop_at(3))
+        written_by_older_code(tmp_path / name)
+    # At the new key's default the run is the one the checkpoint belongs to, and it goes on from step 3.
+    steps = []
+    resumed = run(tmp_path / "old", on_step=lambda s, n, m: steps.append(s))
+    assert steps == [4, 5, 6]
+    a = load_file(str(straight.model_dir / "model.safetensors"))
+    b = load_file(str(resumed.model_dir / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # With any other value it is not, and the message names the key.
+    with pytest.raises(ValueError, match=r"different run \(hparams.lr_schedule: \(absent\) -> 'cosine'\)"):
+        run(tmp_path / "old-cosine", hp={"lr_schedule": "cosine"})
+    # A key the old checkpoint does record is still compared as it was.
+    with pytest.raises(ValueError, match=r"different run \(hparams.lr: 0.002 -> 0.0001\)"):
+        run(tmp_path / "old-cosine", hp={"lr": 1e-4})
 
 
 def test_training_needs_both_classes(naip_32, tmp_path):
