@@ -72,8 +72,11 @@ def test_ctrl_c_cancels_the_running_job_so_the_next_start_resumes_nothing():
     home = make_home("terrafake-demo-int-")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TERRAFAKE_TRITON_URL")}
     env.update(TERRAFAKE_HOME=str(home), TERRAFAKE_GRPC_ADDRESS=f"127.0.0.1:{free_port()}", PYTHONUNBUFFERED="1")
+    # Ctrl-C's default action, as in a terminal: started in the background by a shell (`make test &`),
+    # the tests inherit SIGINT ignored, and so would the demo, which then rightly runs on.
     demo = subprocess.Popen([sys.executable, "-m", "shared.cli.main", "demo", "--preset", "smoke"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     try:
         lines, stage = [], False
         for line in demo.stdout:  # until the generator's training job reports that it runs
