@@ -36,6 +36,20 @@ def _whole_numbers(value):
     return value
 
 
+def _check_cosine_resume(prior: dict, hparams: dict, max_steps: int) -> None:
+    """A cosine learning-rate decay spans its run's max_steps: resuming it with another length is refused here,
+    before the job starts, as the trainer would refuse it after loading its images."""
+    before = (prior.get("params") or {}).get("hyperparameters", {}).get("lr_schedule", "constant")
+    now = hparams.get("lr_schedule", "constant")
+    prior_steps = (prior.get("params") or {}).get("max_steps")
+    if "cosine" in (before, now) and (before != now or prior_steps != max_steps):
+        raise FailedPrecondition(
+            f"job {prior['id']} ran lr_schedule {before!r} over max_steps {prior_steps}; this request asks for "
+            f"{now!r} over {max_steps}. A cosine decay is fixed by its run's max_steps: resume it with the same "
+            "lr_schedule and max_steps, or start a new run (lr_schedule 'constant' runs can be extended)"
+        )
+
+
 def _check_hyperparameters(kind: str, architecture: str, overrides: dict, hparams: dict) -> None:
     """Refuse bad settings now, not minutes later inside the job."""
     from shared.models import create_model
@@ -103,6 +117,7 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
             prior = self.ctx.jobs.get(request.resume_from_job_id)
             if prior["kind"] != f"training.{kind.lower()}":
                 raise FailedPrecondition(f"job {prior['id']} is a {prior['kind']} job; it cannot be resumed as {kind}")
+            _check_cosine_resume(prior, hparams, request.max_steps)
         params = {
             "kind": kind,
             "model_name": name,

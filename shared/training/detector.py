@@ -149,6 +149,9 @@ def train_detector(
             return {"loss": loss.item(), "accuracy": accuracy.item(), "lr": lr, "grad_norm": grad_norm}
 
         identity = {"architecture": architecture, "config": model.config, "hparams": hp, "seed": seed}
+        if hp["lr_schedule"] == "cosine":
+            # The decay's length is part of the run: resumed with other max_steps, the rate would jump.
+            identity["cosine_decay_steps"] = max_steps
         outcome = run_loop(
             state,
             step_fn,

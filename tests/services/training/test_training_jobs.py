@@ -201,6 +201,22 @@ def test_bad_training_requests(client, real_tiles, client_for):
         (dict(model_kind=1, dataset_version_id=version.id, max_steps=5, hyperparameters={"ema_decay": 2}),
          grpc.StatusCode.INVALID_ARGUMENT, "ema_decay must be in [0, 1]"),
     ]  # fmt: skip
+    # A cosine decay spans its run's max_steps: resuming it longer, or as another schedule, is refused when
+    # submitted. (The prior job may fail on this unlabelled data; only its recorded request matters.)
+    cosine = client.call(client.training.StartTraining, pb.StartTrainingRequest(
+        model_kind=2, dataset_version_id=version.id, max_steps=5, hyperparameters={"lr_schedule": "cosine"})).job  # fmt: skip
+    client.cancel_job(cosine.id, "only its parameters are needed")
+    same = client.call(client.training.StartTraining, pb.StartTrainingRequest(
+        model_kind=2, dataset_version_id=version.id, max_steps=5, resume_from_job_id=cosine.id,
+        hyperparameters={"lr_schedule": "cosine"})).job  # fmt: skip
+    client.cancel_job(same.id, "accepted: the same schedule and length")
+    cases += [
+        (dict(model_kind=2, dataset_version_id=version.id, max_steps=10, resume_from_job_id=cosine.id,
+              hyperparameters={"lr_schedule": "cosine"}),
+         grpc.StatusCode.FAILED_PRECONDITION, "ran lr_schedule 'cosine' over max_steps 5; this request asks for 'cosine' over 10"),
+        (dict(model_kind=2, dataset_version_id=version.id, max_steps=5, resume_from_job_id=cosine.id),
+         grpc.StatusCode.FAILED_PRECONDITION, "this request asks for 'constant' over 5"),
+    ]  # fmt: skip
     for fields, code, needle in cases:
         with pytest.raises(ClientError) as err:
             client.call(client.training.StartTraining, pb.StartTrainingRequest(**fields))

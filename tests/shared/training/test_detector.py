@@ -109,6 +109,10 @@ def test_the_rate_decays_over_the_run_and_a_resumed_run_follows_the_same_schedul
     # Stopped at step 3 and resumed: the same rates at the same steps, and the same weights at the end.
     with pytest.raises(StopTraining):
         run(tmp_path / "resumed", "cosine", on_step=stop_at(3))
+    # A different length would bend the decay mid-run: refused, naming why.
+    with pytest.raises(ValueError, match=r"different run \(cosine_decay_steps: 8 -> 12\)"):
+        train_detector(train, None, overrides=SMALL, hparams={**hparams, "lr_schedule": "cosine"}, max_steps=12,
+                       work_dir=tmp_path / "resumed")  # fmt: skip
     resumed = run(tmp_path / "resumed", "cosine", on_step=record("resumed"))
     assert rates["resumed"] == lrs[3:]
     a = load_file(str(straight.model_dir / "model.safetensors"))
@@ -144,7 +148,7 @@ def test_a_checkpoint_written_before_a_hyperparameter_existed_resumes_at_its_def
     b = load_file(str(resumed.model_dir / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     # With any other value it is not, and the message names the key.
-    with pytest.raises(ValueError, match=r"different run \(hparams.lr_schedule: \(absent\) -> 'cosine'\)"):
+    with pytest.raises(ValueError, match=r"different run \(cosine_decay_steps: \(absent\) -> 6, hparams.lr_schedule: \(absent\) -> 'cosine'\)"):
         run(tmp_path / "old-cosine", hp={"lr_schedule": "cosine"})
     # A key the old checkpoint does record is still compared as it was.
     with pytest.raises(ValueError, match=r"different run \(hparams.lr: 0.002 -> 0.0001\)"):
