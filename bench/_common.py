@@ -33,29 +33,28 @@ _STACK_VARS = ("DATABASE_URL", "REDIS_URL", "TERRAFAKE_GRPC_ADDRESS", "TERRAFAKE
 # --- machine ------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
+def _first_cpu() -> dict[str, str]:
+    """The first processor's block of /proc/cpuinfo as {field: value}; empty where there is none."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return fields
+
+
+def cpu_model() -> str:
+    return _first_cpu().get("model name") or platform.processor() or "unknown"
 
 
 def cpu_generation() -> str:
-    """'family F model M' from /proc/cpuinfo: virtual machines often name only the vendor line."""
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("cpu family", "model") and key.strip() not in fields:
-                fields[key.strip()] = value.strip()
-            if not line.strip():
-                break
-    except OSError:
-        pass
-    return f"family {fields['cpu family']} model {fields['model']}" if len(fields) == 2 else "unknown"
+    """'family F model M': virtual machines often name only the vendor in the model name."""
+    cpu = _first_cpu()
+    return f"family {cpu['cpu family']} model {cpu['model']}" if "cpu family" in cpu and "model" in cpu else "unknown"
 
 
 def machine_info() -> dict:
