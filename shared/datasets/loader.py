@@ -43,11 +43,14 @@ def load_split(
             return images, rows
 
 
+AUTHENTICITY = "authenticity"  # the label detectors learn from: "real" or "generated"
+
+
 def authenticity_labelled(images: list, rows: list[dict]) -> tuple[list, list[int]]:
     """The images labelled authenticity=real (0) or =generated (1), with those labels; others are left out."""
     out_images, labels = [], []
     for im, row in zip(images, rows):
-        value = row["labels"].get("authenticity")
+        value = row["labels"].get(AUTHENTICITY)
         if value in ("real", "generated"):
             out_images.append(im)
             labels.append(1 if value == "generated" else 0)

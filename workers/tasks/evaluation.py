@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 
-from shared.datasets.loader import load_split, require
+from shared.datasets.loader import AUTHENTICITY, load_split, require
 from shared.datasets.store import DatasetStore
 from shared.errors import NotFound
 from shared.registry.store import RegistryStore
 from shared.storage import LocalBlobStore
 from workers.runtime import JobContext, job_task
-from workers.tasks.training import AUTHENTICITY, _device
+from workers.tasks.training import _device
 
 log = logging.getLogger("terrafake.worker")
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import shutil
 
-from shared.datasets.loader import authenticity_labelled, load_split, require
+from shared.datasets.loader import AUTHENTICITY, authenticity_labelled, load_split, require
 from shared.datasets.store import DatasetStore
 from shared.registry.store import RegistryStore
 from shared.storage import LocalBlobStore
 from workers.runtime import JobContext, job_task
-
-AUTHENTICITY = "authenticity"
 
 
 def _device(preference: str):
