@@ -39,9 +39,13 @@ def _whole_numbers(value):
 def _check_cosine_resume(prior: dict, hparams: dict, max_steps: int) -> None:
     """A cosine learning-rate decay spans its run's max_steps: resuming it with another length is refused here,
     before the job starts, as the trainer would refuse it after loading its images."""
-    before = (prior.get("params") or {}).get("hyperparameters", {}).get("lr_schedule", "constant")
-    now = hparams.get("lr_schedule", "constant")
-    prior_steps = (prior.get("params") or {}).get("max_steps")
+    from shared.training.detector import DETECTOR_DEFAULTS
+
+    default = DETECTOR_DEFAULTS["lr_schedule"]
+    prior_params = prior.get("params") or {}
+    before = prior_params.get("hyperparameters", {}).get("lr_schedule", default)
+    now = hparams.get("lr_schedule", default)
+    prior_steps = prior_params.get("max_steps")
     if "cosine" in (before, now) and (before != now or prior_steps != max_steps):
         raise FailedPrecondition(
             f"job {prior['id']} ran lr_schedule {before!r} over max_steps {prior_steps}; this request asks for "
