@@ -15,9 +15,8 @@ from shared.training.callbacks import StepCallback
 from shared.training.colorizer import COLORIZER_DEFAULTS, train_colorizer
 from shared.training.data import ImageSet
 from shared.training.ddpm import DDPM_DEFAULTS, train_ddpm
-from shared.training.detector import DETECTOR_DEFAULTS, train_detector
+from shared.training.detector import DETECTOR_DEFAULTS, calibrate_detector, train_detector
 from shared.training.evaluate import (
-    calibrate_detector,
     detector_scores,
     evaluate_colorizer,
     evaluate_detector,

@@ -14,11 +14,13 @@ import numpy as np
 
 @dataclass
 class ImageSet:
-    """uint8 (H, W, 3) arrays of one size; `labels` are 0 real / 1 generated for detectors, class ids for DDPM."""
+    """uint8 (H, W, 3) arrays of one size (any sizes with `mixed_sizes`); `labels` are 0 real / 1 generated for detectors, class ids for DDPM."""
 
     images: list[np.ndarray]
     labels: list[int] | None = None
-    groups: list[str] | None = None  # free-form provenance, for logging only
+    groups: list[str] | None = None  # free-form provenance (scene, source), for group-fold checks and logs
+    # Detectors crop at native scale, so their images may differ in size; generators and colorizers need one.
+    mixed_sizes: bool = False
 
     def __post_init__(self) -> None:
         if not self.images:
@@ -28,7 +30,7 @@ class ImageSet:
             image = np.asarray(image)
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ValueError(f"image {index}: expected uint8 (H, W, 3), got {image.dtype} {image.shape}")
-            if image.shape != first.shape:
+            if image.shape != first.shape and not self.mixed_sizes:
                 raise ValueError(f"image {index} is {image.shape[:2]}, image 0 is {first.shape[:2]}: all must match")
         for name in ("labels", "groups"):
             values = getattr(self, name)
@@ -53,6 +55,14 @@ class ImageSet:
 
     def take(self, indices) -> list[np.ndarray]:
         return [np.asarray(self.images[i]) for i in indices]
+
+
+def require_min_size(images: ImageSet, size: int, what: str) -> None:
+    """Raise ValueError unless every image is at least size x size (detectors crop, never enlarge)."""
+    for index, image in enumerate(images.images):
+        h, w = np.asarray(image).shape[:2]
+        if h < size or w < size:
+            raise ValueError(f"{what} crops {size}x{size} at native scale but image {index} is only {w}x{h}")
 
 
 def require_square_size(images: ImageSet, size: int, what: str) -> None:

@@ -1,18 +1,21 @@
-"""Real-vs-generated detector training: BCE on one logit, class-balanced batches, then calibration on val.
+"""Real-vs-generated detector training on native-scale crops, then calibrated probabilities on val.
 
-Per step: half the batch real (label 0), half generated (label 1), each class
-in its own resumable shuffled order; a random dihedral transform per tile;
-optionally colour jitter (`color_jitter_*`, for unseen years and seasons) and
-JPEG re-encoding and resize-and-back (`jpeg_augment_prob`,
-`resize_augment_prob`) for robustness, all off by default; BCE-with-logits,
+Images may be of any size of at least one crop: the detector never sees a
+resized whole image. Per step: half the batch real (label 0), half generated
+(label 1), each class in its own resumable shuffled order; each image gives
+one random crop of the model's `input_size` through `CropAugment` (resize by a
+random factor before cropping, dihedral transform, colour jitter, blur, JPEG,
+each with its own probability; degradations off by default); BCE-with-logits,
 AdamW with linear warm-up, then a constant rate or a cosine decay over the run
 (`lr_schedule`), gradient clipping.
 
-After the last step the detector scores the validation set and
-`calibration.calibrate_scores` picks the threshold (max balanced accuracy)
-and the uncertain band (threshold +/- `uncertain_margin`); they go into
-`TrainResult.extra` together with the validation numbers. Without
-validation data the threshold is 0.5 and `extra["calibrated_on"]` says "default".
+After the last step the detector judges every validation image as Detect
+does (crops by the model's policy, aggregated), Platt scaling is fitted to
+those image logits, and the threshold and uncertain band are chosen in the
+calibrated space (`probability`, `calibration`); they go into
+`TrainResult.extra` with the validation ECE, the group-fold ECE when the
+images carry groups, and the validation numbers. Without validation data the
+threshold is 0.5 on the plain sigmoid and `extra["calibrated_on"]` says "default".
 """
 
 from __future__ import annotations
@@ -27,17 +30,26 @@ import torch.nn.functional as F
 from shared.models import autocast, create_model, from_uint8, grad_scaler, save_model
 from shared.models.metrics import detector_metrics
 from shared.models.registry import get_spec
-from shared.training.augment import ColorJitter, Degradations, Geometric
-from shared.training.calibration import calibrate_scores, default_calibration
+from shared.training.augment import ColorJitter, Geometric
+from shared.training.calibration import calibrate_scores
+from shared.training.crop_augment import CropAugment
 from shared.training.callbacks import StepCallback
 from shared.training.checkpoint import TrainingState
-from shared.training.data import ImageSet, require_square_size
+from shared.training.data import ImageSet, require_min_size
 from shared.training.hparams import resolve_hparams, scheduled_lr
 from shared.training.loop import isolated_rng, optimiser_step, resolve_device, run_loop
 from shared.training.result import TrainResult
 from shared.training.rng import derive_seed, make_generator
 from shared.training.sampler import BalancedSampler
-from shared.training.scoring import detector_scores
+from shared.training.probability import (
+    expected_calibration_error,
+    fit_platt,
+    group_fold_ece,
+    label_band,
+    platt,
+    reliability,
+)
+from shared.training.scoring import image_logits
 
 DETECTOR_DEFAULTS: dict = {
     "batch_size": 64,
@@ -51,14 +63,19 @@ DETECTOR_DEFAULTS: dict = {
     "jpeg_augment_prob": 0.0,
     "jpeg_quality_min": 50,
     "jpeg_quality_max": 95,
+    # Resize the whole image by a factor in [min, max] before cropping (raised where the image
+    # would become smaller than a crop).
     "resize_augment_prob": 0.0,
     "resize_factor_min": 0.5,
-    "resize_factor_max": 1.0,
+    "resize_factor_max": 1.5,
+    "blur_augment_prob": 0.0,
+    "blur_sigma_max": 1.5,
     # Colour jitter (both classes): factors in [1 - x, 1 + x]; 0 turns each off.
     "color_jitter_brightness": 0.0,
     "color_jitter_contrast": 0.0,
     "color_jitter_saturation": 0.0,
-    "uncertain_margin": 0.1,
+    # Half-width of the uncertain band around the calibrated threshold, in log-odds (probability).
+    "uncertain_margin": 1.0,
     # None: the threshold maximises balanced accuracy on val; a number: the lowest type I error
     # on val whose type II error (generated called real) is at most this (see calibration).
     "calibration_max_type_ii": None,
@@ -101,26 +118,15 @@ def train_detector(
     with isolated_rng(seed, device):
         model = create_model(architecture, **(overrides or {})).to(device)
         size = model.config["input_size"]
-        require_square_size(train, size, architecture)
+        require_min_size(train, size, architecture)
         if val is not None:
-            require_square_size(val, size, architecture)
+            require_min_size(val, size, architecture)
         sampler = BalancedSampler(list(train.labels), derive_seed(seed, "order"))
         labels = torch.from_numpy(train.label_array()).float()
         optimizer = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
         scaler = grad_scaler(device, mixed_precision)
         data_rng = make_generator(seed, "augment")
-        geometric = Geometric(hp["horizontal_flip"], hp["vertical_flip"], hp["rotate90"])
-        degrade = Degradations(
-            jpeg_prob=hp["jpeg_augment_prob"],
-            jpeg_quality_min=hp["jpeg_quality_min"],
-            jpeg_quality_max=hp["jpeg_quality_max"],
-            resize_prob=hp["resize_augment_prob"],
-            resize_min=hp["resize_factor_min"],
-            resize_max=hp["resize_factor_max"],
-        )
-        jitter = ColorJitter(
-            hp["color_jitter_brightness"], hp["color_jitter_contrast"], hp["color_jitter_saturation"]
-        )
+        augment = crop_augment(hp, size)
         max_norm = hp["grad_clip"] or math.inf
         state = TrainingState(
             device,
@@ -134,7 +140,7 @@ def train_detector(
 
         def step_fn(step: int) -> dict[str, float]:
             indices = sampler.next_indices(hp["batch_size"])
-            tiles = degrade(jitter(geometric(train.take(indices), data_rng), data_rng), data_rng)
+            tiles = augment(train.take(indices), data_rng)
             x = from_uint8(np.stack(tiles)).to(device)
             y = labels[indices].to(device)
             lr = scheduled_lr(hp["lr"], step, hp["warmup_steps"], max_steps, hp["lr_schedule"])
@@ -166,7 +172,7 @@ def train_detector(
     model.eval()
     model_dir = save_model(model, work_dir / "model")
     metrics = outcome.summary()
-    extra = _calibrate_on(model, val, hp["uncertain_margin"], hp["calibration_max_type_ii"], device, metrics)
+    extra = calibrate_detector_on(model, val, hp["uncertain_margin"], hp["calibration_max_type_ii"], device, metrics)
     return TrainResult(
         model_dir=model_dir,
         architecture=architecture,
@@ -178,20 +184,72 @@ def train_detector(
     )
 
 
-def _calibrate_on(
+def crop_augment(hp: dict, size: int) -> CropAugment:
+    """The training crops a detector's hyperparameters ask for."""
+    return CropAugment(
+        size=size,
+        resize_prob=hp["resize_augment_prob"],
+        resize_min=hp["resize_factor_min"],
+        resize_max=hp["resize_factor_max"],
+        blur_prob=hp["blur_augment_prob"],
+        blur_sigma_max=hp["blur_sigma_max"],
+        jpeg_prob=hp["jpeg_augment_prob"],
+        jpeg_quality_min=hp["jpeg_quality_min"],
+        jpeg_quality_max=hp["jpeg_quality_max"],
+        geometric=Geometric(hp["horizontal_flip"], hp["vertical_flip"], hp["rotate90"]),
+        jitter=ColorJitter(hp["color_jitter_brightness"], hp["color_jitter_contrast"], hp["color_jitter_saturation"]),
+    )
+
+
+def calibrate_detector(
+    model,
+    real: list[np.ndarray],
+    generated: list[np.ndarray],
+    *,
+    device: torch.device | str = "cpu",
+    uncertain_margin: float = DETECTOR_DEFAULTS["uncertain_margin"],
+    max_type_ii: float | None = None,
+) -> dict:
+    """The calibration a training run would record for these held-out images (see calibrate_detector_on)."""
+    val = ImageSet([*real, *generated], [0] * len(real) + [1] * len(generated), mixed_sizes=True)
+    return calibrate_detector_on(model, val, uncertain_margin, max_type_ii, resolve_device(device), {})
+
+
+def calibrate_detector_on(
     model, val: ImageSet | None, margin: float, max_type_ii: float | None, device: torch.device, metrics: dict
 ) -> dict:
-    """Calibration into `extra`; validation numbers at the calibrated threshold into `metrics`."""
+    """Platt calibration, threshold and band into the returned dict; validation numbers into `metrics`."""
     if val is None or len(set(val.labels)) < 2:
-        return {**default_calibration(margin), "calibrated_on": "default"}
+        return {"method": "sigmoid", **label_band(0.5, margin), "calibrated_on": "default"}
     y = val.label_array()
-    scores = detector_scores(model, val.images, device=device)
-    calibration = calibrate_scores(scores[y == 0], scores[y == 1], uncertain_margin=margin, max_type_ii=max_type_ii)
-    at_threshold = detector_metrics(y, scores, calibration["threshold"])
+    logits = image_logits(model, val.images, device=device)
+    a, b = fit_platt(logits, y)
+    p = platt(logits, a, b)
+    chosen = calibrate_scores(p[y == 0], p[y == 1], max_type_ii=max_type_ii)
+    band = label_band(chosen["threshold"], margin)
+    at_threshold = detector_metrics(y, p, band["threshold"], (band["uncertain_lower"], band["uncertain_upper"]))
+    ece = expected_calibration_error(p, y)
+    folds = group_fold_ece(logits, y, val.groups) if val.groups is not None else None
     metrics.update(
         val_accuracy=at_threshold.accuracy,
-        val_balanced_accuracy=calibration["balanced_accuracy"],
+        val_balanced_accuracy=chosen["balanced_accuracy"],
         val_roc_auc=at_threshold.roc_auc,
-        val_accuracy_at_0_5=detector_metrics(y, scores, 0.5).accuracy,
+        val_uncertain_fraction=at_threshold.uncertain_fraction,
+        val_ece=ece,
+        **({"val_group_fold_ece": folds} if folds is not None else {}),
     )
-    return {**calibration, "calibrated_on": "val"}
+    return {
+        "method": "platt",
+        "platt_a": a,
+        "platt_b": b,
+        **band,
+        "logit_margin": float(margin),
+        "balanced_accuracy": chosen["balanced_accuracy"],
+        "num_real": float((y == 0).sum()),
+        "num_generated": float((y == 1).sum()),
+        **({"max_type_ii": float(max_type_ii)} if max_type_ii is not None else {}),
+        "ece": ece,
+        **({"group_fold_ece": folds} if folds is not None else {}),
+        "reliability": reliability(p, y),
+        "calibrated_on": "val",
+    }

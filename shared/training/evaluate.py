@@ -1,10 +1,12 @@
 """Evaluation reports for the three model kinds, shaped like terrafake.training.v1's *Report messages.
 
-Detector (`evaluate_detector` -> DetectorReport): metrics at a threshold and
-uncertain band, a ROC curve, and the same metrics after JPEG re-encoding and
-resize-and-back of BOTH classes (a detector that only catches fakes until
-someone saves them as JPEG is not much use). `calibrate_detector` chooses the
-threshold and band on held-out data (see `calibration`).
+Detector (`evaluate_detector` -> DetectorReport): images of any size judged
+as Detect judges them (native-scale crops, aggregated, calibrated); metrics at
+the version's threshold and uncertain band, a ROC curve, expected calibration
+error with its reliability table, metrics per generator family, and the same
+metrics after JPEG re-encoding, resizing and blurring of BOTH classes (a
+detector that only catches fakes until someone saves them as JPEG is not much
+use).
 
 Generator (`evaluate_generator` -> GeneratorReport plus baselines): sliced
 Wasserstein distance on Laplacian-pyramid patches. The real set is split in
@@ -41,16 +43,16 @@ from torch import nn
 
 from shared.models import colorize
 from shared.models.metrics import detector_metrics, psnr, roc_curve, sliced_wasserstein_distance, ssim
-from shared.training.calibration import DEFAULT_UNCERTAIN_MARGIN, calibrate_scores
-from shared.training.perturb import gaussian_blur, jpeg_roundtrip, resize_roundtrip, shuffle_patches
+from shared.models.detector.crops import CropPolicy
+from shared.training.perturb import gaussian_blur, jpeg_roundtrip, shuffle_patches
+from shared.training.probability import P_MAX, calibrated_probability, expected_calibration_error, reliability
 from shared.training.rng import derive_seed
-from shared.training.scoring import detector_scores
+from shared.training.scoring import detector_logits, detector_scores, image_logits
 
 BLUR_RADIUS = 1.5
 SHUFFLE_GRID = 8
 
 __all__ = [
-    "calibrate_detector",
     "detector_scores",
     "evaluate_colorizer",
     "evaluate_detector",
@@ -59,24 +61,22 @@ __all__ = [
 ]
 
 
-def calibrate_detector(
-    model: nn.Module,
-    real: list[np.ndarray],
-    generated: list[np.ndarray],
-    *,
-    device: torch.device | str = "cpu",
-    uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN,
-) -> dict[str, float]:
-    """Threshold (max balanced accuracy) and uncertain band (+/- margin) from the detector's scores."""
-    return calibrate_scores(
-        detector_scores(model, real, device=device),
-        detector_scores(model, generated, device=device),
-        uncertain_margin=uncertain_margin,
-    )
-
-
 def _metrics_dict(labels: np.ndarray, scores: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
     return dataclasses.asdict(detector_metrics(labels, scores, threshold, band))
+
+
+def perturb_whole(image: np.ndarray, kind: str, parameter: float) -> np.ndarray:
+    """What happens to a whole image passed around: JPEG at a quality, resizing by a factor (kept at the
+    new size: the detector judges it there), Gaussian blur of a standard deviation in pixels."""
+    if kind == "JPEG":
+        return jpeg_roundtrip(image, int(parameter))
+    if kind == "BLUR":
+        return gaussian_blur(image, float(parameter))
+    if kind == "RESIZE":
+        h, w = image.shape[:2]
+        size = (max(1, round(w * parameter)), max(1, round(h * parameter)))
+        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+    raise ValueError(f"unknown perturbation {kind!r}")
 
 
 def evaluate_detector(
@@ -84,42 +84,63 @@ def evaluate_detector(
     real: list[np.ndarray],
     generated: list[np.ndarray],
     *,
-    threshold: float = 0.5,
+    calibration: dict | None = None,
+    threshold: float | None = None,
     uncertain_band: tuple[float, float] | None = None,
+    families: list[str] | None = None,
     jpeg_qualities=(90, 75, 50),
-    resize_factors=(0.5, 0.75),
+    resize_factors=(0.5, 0.75, 1.5),
+    blur_sigmas=(1.0,),
     roc_points: int = 50,
     device: torch.device | str = "cpu",
 ) -> dict:
-    """A DetectorReport as a dict; no band means an empty one ([threshold, threshold): nothing uncertain).
+    """A DetectorReport as a dict. Images of any size are judged as Detect judges them: crops at native
+    scale by the model's policy, aggregated, then `calibration` (the version's; plain sigmoid without).
 
-    The ROC curve's first point (nobody called generated) has threshold +inf in theory; it is
-    reported as 1.0 so the report stays finite (valid JSON, storable as JSONB).
+    The threshold and band are the calibration's unless `threshold` overrides them (then the band is
+    `uncertain_band`, or empty: nothing uncertain). `families` names each generated image's generator
+    family, for the per-family results. A perturbed image that becomes smaller than one crop is left
+    out of that perturbation's metrics (its count is reported). The ROC curve's first point (nobody
+    called generated) has threshold +inf in theory; it is reported as 1.0 so the report stays finite.
     """
     if not real or not generated:
         raise ValueError("a detector evaluation needs both real and generated images")
+    calibration = calibration or {}
+    if threshold is None:
+        threshold = float(calibration.get("threshold", 0.5))
+        if uncertain_band is None and "uncertain_lower" in calibration:
+            uncertain_band = (float(calibration["uncertain_lower"]), float(calibration["uncertain_upper"]))
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     lower, upper = uncertain_band if uncertain_band is not None else (threshold, threshold)
     if not 0.0 <= lower <= threshold <= upper <= 1.0:
         raise ValueError(f"need 0 <= lower <= threshold <= upper <= 1, got {lower}, {threshold}, {upper}")
+    if families is not None and len(families) != len(generated):
+        raise ValueError(f"{len(families)} family names for {len(generated)} generated images")
     band = (float(lower), float(upper))
     labels = np.r_[np.zeros(len(real), dtype=np.int64), np.ones(len(generated), dtype=np.int64)]
     images = [np.asarray(i) for i in (*real, *generated)]
+    policy = _policy_of(model)
+    min_side = policy.size if policy is not None else 1
 
     def score(batch: list[np.ndarray]) -> np.ndarray:
-        return detector_scores(model, batch, device=device)
+        if policy is None:
+            logits = np.concatenate([detector_logits(model, [image], device=device) for image in batch])
+        else:
+            logits = image_logits(model, batch, policy=policy, device=device)
+        return np.array([calibrated_probability(x, calibration) for x in logits])
 
     scores = score(images)
     robustness = []
-    for quality in jpeg_qualities:
-        perturbed = score([jpeg_roundtrip(i, int(quality)) for i in images])
-        metrics = _metrics_dict(labels, perturbed, threshold, band)
-        robustness.append({"perturbation": "JPEG", "parameter": float(quality), "metrics": metrics})
-    for factor in resize_factors:
-        perturbed = score([resize_roundtrip(i, float(factor)) for i in images])
-        metrics = _metrics_dict(labels, perturbed, threshold, band)
-        robustness.append({"perturbation": "RESIZE", "parameter": float(factor), "metrics": metrics})
+    for kind, values in (("JPEG", jpeg_qualities), ("RESIZE", resize_factors), ("BLUR", blur_sigmas)):
+        for value in values:
+            perturbed = [perturb_whole(i, kind, float(value)) for i in images]
+            usable = np.array([min(p.shape[:2]) >= min_side for p in perturbed])
+            if usable.sum() == 0 or len(set(labels[usable])) < 2:
+                continue
+            metrics = _metrics_dict(labels[usable], score([p for p, u in zip(perturbed, usable) if u]), threshold, band)
+            robustness.append({"perturbation": kind, "parameter": float(value), "metrics": metrics,
+                               "num_too_small": int((~usable).sum())})  # fmt: skip
     curve = [
         {
             "threshold": min(1.0, point.threshold),
@@ -128,6 +149,17 @@ def evaluate_detector(
         }
         for point in roc_curve(labels, scores, max_points=roc_points)
     ]
+    per_family = []
+    if families is not None:
+        names = np.array(families)
+        real_scores = scores[: len(real)]
+        for family in sorted(set(families)):
+            fake_scores = scores[len(real) :][names == family]
+            family_labels = np.r_[np.zeros(len(real_scores)), np.ones(len(fake_scores))].astype(np.int64)
+            per_family.append({"family": family, "num_generated": int(len(fake_scores)),
+                               "metrics": _metrics_dict(family_labels, np.r_[real_scores, fake_scores], threshold,
+                                                        band)})  # fmt: skip
+    confident = scores >= P_MAX
     return {
         "threshold": float(threshold),
         "uncertain_lower": band[0],
@@ -137,7 +169,19 @@ def evaluate_detector(
         "robustness": robustness,
         "num_real": len(real),
         "num_generated": len(generated),
+        "expected_calibration_error": expected_calibration_error(scores, labels),
+        "reliability": reliability(scores, labels),
+        "per_family": per_family,
+        "confident_not_generated_fraction": float((confident & (scores < band[1])).sum() / max(1, confident.sum())),
     }
+
+
+def _policy_of(model: nn.Module) -> CropPolicy | None:
+    """The model's crop policy; None for a bare scorer without a detector config (it judges images whole)."""
+    config = getattr(model, "config", None)
+    if isinstance(config, dict) and "input_size" in config:
+        return CropPolicy.from_config(config)
+    return None
 
 
 def evaluate_generator(
@@ -262,9 +306,14 @@ def flat_metrics(report: dict) -> dict[str, float]:
         keys = ("accuracy", "roc_auc", "f1", "precision", "recall", "type_i_error_rate", "type_ii_error_rate")
         flat = {k: float(report["metrics"][k]) for k in keys}
         flat["uncertain_fraction"] = float(report["metrics"]["uncertain_fraction"])
+        if "expected_calibration_error" in report:
+            flat["expected_calibration_error"] = float(report["expected_calibration_error"])
+        for entry in report.get("per_family", []):
+            flat[f"family.{entry['family']}.roc_auc"] = float(entry["metrics"]["roc_auc"])
         for entry in report["robustness"]:
             parameter = entry["parameter"]
-            name = f"jpeg{int(parameter)}" if entry["perturbation"] == "JPEG" else f"resize{parameter:g}"
+            kind = str(entry["perturbation"]).removeprefix("PERTURBATION_")
+            name = f"jpeg{int(parameter)}" if kind == "JPEG" else f"{kind.lower()}{parameter:g}"
             for k in ("accuracy", "roc_auc"):
                 flat[f"{name}.{k}"] = float(entry["metrics"][k])
         return flat

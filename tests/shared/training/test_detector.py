@@ -13,6 +13,7 @@ from shared.training import ImageSet, calibrate_detector, train_detector
 from shared.training.calibration import calibrate_scores
 from shared.training.checkpoint import CheckpointManager
 from shared.training.evaluate import evaluate_detector
+from shared.training.probability import label_band
 from tests.shared.training.conftest import StopTraining, blurred, crops, stop_at
 
 SMALL = {"input_size": 32, "widths": [16, 32, 64]}
@@ -45,9 +46,10 @@ def test_detector_separates_real_from_blurred_tiles(trained):
         load_model(result.model_dir),
         test_tiles[::2],
         blurred(test_tiles[1::2]),
-        threshold=result.extra["threshold"],
+        calibration=result.extra,
         jpeg_qualities=(),
         resize_factors=(),
+        blur_sigmas=(),
     )
     assert report["metrics"]["roc_auc"] > 0.95 and report["metrics"]["accuracy"] > 0.85, report["metrics"]
 
@@ -58,7 +60,10 @@ def test_training_calibrates_a_threshold_and_band_on_val(trained):
     assert extra["calibrated_on"] == "val"
     assert 0.0 < extra["threshold"] < 1.0
     assert extra["uncertain_lower"] <= extra["threshold"] <= extra["uncertain_upper"]
-    assert extra["uncertain_upper"] - extra["uncertain_lower"] <= 0.2 + 1e-12
+    # Platt-calibrated, and the band is the documented one: the threshold +/- 1 in log-odds, inside [0.01, 0.99].
+    assert extra["method"] == "platt" and extra["platt_a"] > 0
+    assert {k: extra[k] for k in ("threshold", "uncertain_lower", "uncertain_upper")} == label_band(extra["threshold"])
+    assert extra["uncertain_upper"] <= 0.99 and extra["ece"] <= 0.2
     # The same numbers come back from the saved model through the evaluation API.
     model = load_model(result.model_dir)
     real = [i for i, y in zip(val.images, val.labels) if y == 0]

@@ -114,10 +114,12 @@ def test_perfect_scorer_report(real_and_noisy):
         ("JPEG", 50.0),
         ("RESIZE", 0.5),
         ("RESIZE", 0.75),
+        ("RESIZE", 1.5),
+        ("BLUR", 1.0),
     ]
     for entry in report["robustness"]:
         check_metrics_shape(entry["metrics"])
-    # Downsizing by half and back smooths the noise away: the generated tiles now pass as real.
+    # Downsizing by half smooths the noise away: the generated tiles, judged at their new size, pass as real.
     resized = report["robustness"][3]["metrics"]
     assert resized["type_ii_error_rate"] > 0.5
     flat = flat_metrics(report)
@@ -126,13 +128,15 @@ def test_perfect_scorer_report(real_and_noisy):
 
 def test_uninformative_scorers(real_and_noisy):
     real, generated, _ = real_and_noisy
-    constant = evaluate_detector(ConstantScorer(), real, generated, jpeg_qualities=(), resize_factors=())
+    constant = evaluate_detector(ConstantScorer(), real, generated, jpeg_qualities=(), resize_factors=(), blur_sigmas=())
     metrics = constant["metrics"]
     # Every score is exactly 0.5 >= threshold: everything is called generated.
     assert metrics["roc_auc"] == 0.5 and metrics["type_i_error_rate"] == 1.0 and metrics["recall"] == 1.0
     assert metrics["accuracy"] == pytest.approx(len(generated) / (len(real) + len(generated)))
     assert constant["robustness"] == []
-    randomised = evaluate_detector(RandomScorer(), real * 3, generated * 3, jpeg_qualities=(50,), resize_factors=())
+    randomised = evaluate_detector(
+        RandomScorer(), real * 3, generated * 3, jpeg_qualities=(50,), resize_factors=(), blur_sigmas=()
+    )
     assert 0.3 < randomised["metrics"]["roc_auc"] < 0.7
     assert 0.3 < randomised["metrics"]["accuracy"] < 0.7
 
@@ -140,7 +144,8 @@ def test_uninformative_scorers(real_and_noisy):
 def test_uncertain_band_is_counted_separately(real_and_noisy):
     real, generated, cut = real_and_noisy
     report = evaluate_detector(
-        ConstantScorer(), real, generated, threshold=0.5, uncertain_band=(0.4, 0.6), jpeg_qualities=(), resize_factors=()
+        ConstantScorer(), real, generated, threshold=0.5, uncertain_band=(0.4, 0.6), jpeg_qualities=(), resize_factors=(),
+        blur_sigmas=(),
     )
     confusion = report["metrics"]["confusion"]
     assert report["metrics"]["uncertain_fraction"] == 1.0
