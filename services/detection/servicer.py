@@ -1,9 +1,12 @@
 """DetectionService servicer.
 
-Images of any size are accepted: they are centre-cropped to a square and
-resized to the detector's input size (the verdict reports the original size).
-Heatmaps are Grad-CAM maps from the PyTorch model (an exported graph has no
-gradients), at the detector's input size.
+An image is judged at its own pixel scale, never resized: the detector's crop
+policy (part of the model version, shared.models.detector.crops) cuts
+overlapping windows of its input size, the backend scores them (the crops of
+every image in a batch share forward passes), their logits are aggregated and
+calibrated into p_generated, and the heatmap is the map of crop scores over
+the whole image. An image smaller than one crop is INVALID_ARGUMENT naming
+the minimum size.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from services.context import ServiceContext
 from services.evaluations import submit_evaluation
 from services.convert import job as job_message
 from services.interceptors import STATUS_CODES
-from services.images import ImageBuffer, decode_rgb, to_model_input
+from services.images import ImageBuffer, decode_rgb
 from shared.errors import InvalidArgument, TerrafakeError
-from shared.inference import LocalBackend, heatmap_png, label_for
+from shared.inference import check_image, heatmap_png, judge_images
 from shared.registry.store import RegistryStore
 from terrafake.detection.v1 import detection_service_pb2 as pb, detection_service_pb2_grpc
 
@@ -34,25 +37,21 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
         self.registry = RegistryStore(ctx.db)
-        self.local = ctx.inference if isinstance(ctx.inference, LocalBackend) else LocalBackend()
 
     def _version(self, options: pb.DetectOptions) -> dict:
         return self.registry.resolve(options.model_version_id, options.model_name or "detector", "DETECTOR")
 
     def _verdicts(self, version: dict, images: list, want_heatmap: list[bool]) -> list[pb.Verdict]:
-        size = int(version["config"]["input_size"])
-        inputs = [to_model_input(im, size) for im in images]
-        scores = self.ctx.inference.detect(version, inputs)
+        judgements = judge_images(self.ctx.inference, version, images, want_heatmap)
         out = []
-        for image, x, p, heat in zip(images, inputs, scores, want_heatmap):
-            label, threshold, lower, upper = label_for(float(p), version.get("calibration"))
+        for image, j in zip(images, judgements):
             v = pb.Verdict(
-                p_generated=float(p), label=pb.DetectionLabel.Value(f"DETECTION_LABEL_{label}"), threshold=threshold,
-                uncertain_lower=lower, uncertain_upper=upper, model_version_id=str(version["id"]),
-                image_width=image.width, image_height=image.height,
+                p_generated=j.p_generated, label=pb.DetectionLabel.Value(f"DETECTION_LABEL_{j.label}"),
+                threshold=j.threshold, uncertain_lower=j.uncertain_lower, uncertain_upper=j.uncertain_upper,
+                model_version_id=str(version["id"]), image_width=image.width, image_height=image.height,
             )  # fmt: skip
-            if heat:
-                h = self.local.grad_cam(version, x)
+            if j.heatmap is not None:
+                h = j.heatmap
                 v.heatmap.CopyFrom(pb.Heatmap(png=heatmap_png(h), width=h.shape[1], height=h.shape[0]))
             out.append(v)
         return out
@@ -161,6 +160,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
                 if time.monotonic() - resolved_at > VERSION_REFRESH_SECONDS:
                     version = self._version(options)
                     versions[key] = (time.monotonic(), version)
+                check_image(version, image)  # one image too small fails alone, not its whole batch
             except TerrafakeError as exc:
                 yield self._error(item_id, exc)
                 continue
@@ -190,12 +190,16 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         robustness = {
             "jpeg_qualities": list(request.robustness.jpeg_qualities),
             "resize_factors": list(request.robustness.resize_factors),
+            "blur_sigmas": list(request.robustness.blur_sigmas),
         }
         for q in robustness["jpeg_qualities"]:
             if not 1 <= q <= 100:
                 raise InvalidArgument("jpeg_qualities must be between 1 and 100")
         for f in robustness["resize_factors"]:
-            if not 0 < f <= 1:
-                raise InvalidArgument("resize_factors must be in (0, 1]")
+            if not 0 < f <= 4:
+                raise InvalidArgument("resize_factors must be in (0, 4]")
+        for sigma in robustness["blur_sigmas"]:
+            if not 0 < sigma <= 10:
+                raise InvalidArgument("blur_sigmas must be in (0, 10] pixels")
         job = submit_evaluation(self.ctx, version, request, {"robustness": robustness}, "auto")
         return pb.EvaluateDetectorResponse(job=job_message(job))

@@ -101,6 +101,34 @@ class GenerationServicer(generation_service_pb2_grpc.GenerationServiceServicer):
         job = self.ctx.submit("generation.to_dataset", params, idempotency_key=request.idempotency_key)
         return pb.GenerateToDatasetResponse(job=job_message(job))
 
+    def GenerateZoo(self, request, context):
+        from shared.training.zoo import DEFAULT_FIT_STEPS, check_families
+
+        self.ctx.datasets.get(request.dataset_id)
+        self.ctx.datasets.get_version(request.dataset_version_id)
+        if not 0 <= request.fit_steps <= 100_000:
+            raise InvalidArgument(f"fit_steps must be between 0 (the default) and 100000, got {request.fit_steps}")
+        if request.max_images < 0:
+            raise InvalidArgument("max_images must be >= 0 (0 means every real image)")
+        try:
+            families = check_families(list(request.families))
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        reserved = {"authenticity", "family", "source_image"} & set(request.labels)
+        if reserved:
+            raise InvalidArgument(f"labels {sorted(reserved)} are set by GenerateZoo and cannot be given")
+        params = {
+            "dataset_id": request.dataset_id,
+            "dataset_version_id": request.dataset_version_id,
+            "families": families,
+            "fit_steps": request.fit_steps or DEFAULT_FIT_STEPS,
+            "seed": int(request.seed),
+            "max_images": int(request.max_images),
+            "labels": check_labels(dict(request.labels)),
+        }
+        job = self.ctx.submit("generation.zoo", params, idempotency_key=request.idempotency_key)
+        return pb.GenerateZooResponse(job=job_message(job))
+
     def Colorize(self, request_iterator, context):
         from shared.models import colorize
 

@@ -5,6 +5,7 @@ within float tolerance, so the services do not care which one runs.
 """
 
 from shared.inference.base import InferenceBackend, heatmap_png, label_for
+from shared.inference.judge import Judgement, check_image, judge_images
 from shared.inference.local import LocalBackend
 from shared.inference.triton import TritonBackend
 
@@ -15,4 +16,14 @@ def create_backend(settings) -> InferenceBackend:
     return TritonBackend(settings.triton_url)
 
 
-__all__ = ["InferenceBackend", "LocalBackend", "TritonBackend", "create_backend", "heatmap_png", "label_for"]
+__all__ = [
+    "InferenceBackend",
+    "Judgement",
+    "LocalBackend",
+    "TritonBackend",
+    "check_image",
+    "create_backend",
+    "heatmap_png",
+    "judge_images",
+    "label_for",
+]

@@ -19,6 +19,8 @@ from PIL import Image
 
 from shared.errors import FailedPrecondition, Unavailable
 
+DETECT_REQUEST_BATCH = 64  # ExportModel's default max_batch_size for detectors
+
 
 class TritonBackend:
     name = "triton"
@@ -73,9 +75,14 @@ class TritonBackend:
 
         name, number = self.served_as(version)
         self.ensure_loaded(name, number)
-        x = from_uint8(np.stack(images)).numpy().astype(np.float32)
-        out = self.client().infer_detector(name, x, version=number)
-        return out["p_generated"].reshape(-1).astype(np.float64)
+        # An image gives up to max_crops crops: sent in requests the exported model's batch limit allows.
+        limit = int(version["artifacts"].get("max_batch_size") or DETECT_REQUEST_BATCH)
+        scores = []
+        for start in range(0, len(images), limit):
+            x = from_uint8(np.stack(images[start : start + limit])).numpy().astype(np.float32)
+            out = self.client().infer_detector(name, x, version=number)
+            scores.append(out["p_generated"].reshape(-1).astype(np.float64))
+        return np.concatenate(scores) if scores else np.zeros(0)
 
     def generate(self, version: dict, count: int, *, seed: int, sampler: str, steps: int, eta: float,
                  guidance_scale: float, class_label: int | None, chunk: int = 4) -> Iterator:  # fmt: skip

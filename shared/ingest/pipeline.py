@@ -59,6 +59,9 @@ class SourceItem:
     license: str = ""
     attribution: str = ""
     bytes_read: int = 0
+    # The scene or photo the image belongs to (splits keep it whole); None: the item's own ref.
+    # A fake made from a real image takes the real one's, so the two share a split.
+    origin: str | None = None
 
 
 @dataclass
@@ -356,7 +359,7 @@ class Ingestor:
                     fp = t.footprint or (None, None, None, None)
                     image_rows.append((
                         t.digest, len(t.data), t.size[0], t.size[1], phash_to_signed(t.phash), item.source_kind,
-                        item.source_ref[:2000], item.ref[:2000], *fp, item.license or cfg.license,
+                        item.source_ref[:2000], (item.origin or item.ref)[:2000], *fp, item.license or cfg.license,
                         item.attribution or cfg.attribution, labels, Jsonb(t.meta),
                     ))  # fmt: skip
                     new_blobs.append(t.data)

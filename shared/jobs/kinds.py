@@ -37,6 +37,7 @@ KINDS: dict[str, JobKind] = {
         JobKind("evaluation.run", "terrafake.evaluation.run", "gpu", "evaluates a model version on a dataset"),
         JobKind("serving.export", "terrafake.serving.export", "cpu", "exports a model version to Triton"),
         JobKind("generation.to_dataset", "terrafake.generation.to_dataset", "gpu", "writes generated images"),
+        JobKind("generation.zoo", "terrafake.generation.zoo", "gpu", "builds the detector's generator zoo"),
     ]
 }
 

@@ -41,32 +41,39 @@ def _flatten(prefix: str, d: dict, out: dict) -> dict:
 
 
 def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tuple[dict, dict]:
+    from shared.models.detector.crops import CropPolicy
     from shared.training.evaluate import evaluate_detector
 
     model = _load_model(version, device)
-    size = int(version["config"]["input_size"])
-    limit = params["max_images"]
-    images, rows = load_split(store, blobs, params["dataset_version_id"], params["split"], size=size, limit=limit)
-    real = [im for im, r in zip(images, rows) if r["labels"].get(AUTHENTICITY) == "real"]
-    fake = [im for im, r in zip(images, rows) if r["labels"].get(AUTHENTICITY) == "generated"]
-    require(real, "detector evaluation (authenticity=real)")
-    require(fake, "detector evaluation (authenticity=generated)")
+    policy = CropPolicy.from_config(version["config"])
+    # At their own size, as Detect judges them; an image smaller than one crop cannot be judged.
+    images, rows = load_split(store, blobs, params["dataset_version_id"], params["split"], limit=params["max_images"])
+    fits = [min(im.shape[:2]) >= policy.size for im in images]
+    real = [im for im, r, ok in zip(images, rows, fits) if ok and r["labels"].get(AUTHENTICITY) == "real"]
+    generated = [(im, r) for im, r, ok in zip(images, rows, fits) if ok and r["labels"].get(AUTHENTICITY) == "generated"]
+    require(real, f"detector evaluation (authenticity=real, at least {policy.size}x{policy.size} pixels)")
+    require(generated, f"detector evaluation (authenticity=generated, at least {policy.size}x{policy.size} pixels)")
     opts = params["options"]
     calibration = version.get("calibration") or {}
-    threshold = opts.get("threshold_override") or calibration.get("threshold", 0.5)
-    band = None
-    if "uncertain_lower" in calibration and not opts.get("threshold_override"):
-        band = (calibration["uncertain_lower"], calibration["uncertain_upper"])
+    override = opts.get("threshold_override")
     robustness = opts.get("robustness", {})
+    if not any(robustness.get(k) for k in ("jpeg_qualities", "resize_factors", "blur_sigmas")):
+        robustness = {"jpeg_qualities": (90, 75, 50), "resize_factors": (0.5, 0.75, 1.5), "blur_sigmas": (1.0,)}
     report = evaluate_detector(
-        model, real, fake, threshold=threshold, uncertain_band=band,
-        jpeg_qualities=tuple(robustness.get("jpeg_qualities") or (90, 75, 50)),
-        resize_factors=tuple(robustness.get("resize_factors") or (0.5, 0.75)),
+        model, real, [im for im, _ in generated], calibration=calibration, threshold=override or None,
+        families=[r["labels"].get("family", "unlabelled") for _, r in generated],
+        jpeg_qualities=tuple(robustness.get("jpeg_qualities") or ()),
+        resize_factors=tuple(robustness.get("resize_factors") or ()),
+        blur_sigmas=tuple(robustness.get("blur_sigmas") or ()),
         roc_points=int(opts.get("roc_points") or 50), device=device,
     )  # fmt: skip
     for entry in report.get("robustness", []):
         entry["perturbation"] = "PERTURBATION_" + str(entry["perturbation"]).removeprefix("PERTURBATION_")
+        entry.pop("num_too_small", None)
     metrics = _flatten("", report, {})
+    metrics["num_too_small"] = float(len(images) - sum(fits))
+    for entry in report["per_family"]:
+        metrics[f"family.{entry['family']}.roc_auc"] = float(entry["metrics"]["roc_auc"])
     return report, metrics
 
 

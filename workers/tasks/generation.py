@@ -8,6 +8,8 @@ based), so a retried job continues where it stopped.
 
 from __future__ import annotations
 
+from PIL import Image
+
 from shared.ingest.options import IngestConfig
 from shared.ingest.pipeline import Ingestor, SourceItem
 from shared.registry.store import RegistryStore
@@ -48,6 +50,7 @@ def generate_to_dataset(ctx: JobContext) -> dict:
                 continue
             labels = {
                 "authenticity": "generated",
+                "family": "ddpm",  # the generator family, as the zoo's fakes name theirs
                 "model_version": str(version["id"]),
                 "seed": str(seed + i),
                 "sampler": f"{p['sampler']}-{p['steps']}",
@@ -64,4 +67,60 @@ def generate_to_dataset(ctx: JobContext) -> dict:
             added += ing.process(item).added
             done += 1
         ctx.progress(done, count, f"{done}/{count} images generated", {"images_added": added})
+    return ing.report()
+
+
+@job_task("generation.zoo")
+def generate_zoo(ctx: JobContext) -> dict:
+    """Fit every requested zoo family on the TRAIN split's real images, then fake every real image.
+
+    A fake keeps its source's size, origin (scene) and footprint, so a dataset version made later
+    puts it in its source's split. Each (family, source image) is one source item: a retried job
+    refits the families (seeded: the same fakes) and skips what it stored.
+    """
+    import numpy as np
+
+    from shared.datasets.loader import AUTHENTICITY, load_split, require
+    from shared.datasets.store import DatasetStore
+    from shared.training.zoo import FAMILIES, make_fakes
+
+    p = ctx.params
+    store = DatasetStore(ctx.store.db)
+    blobs = LocalBlobStore(ctx.settings.blobs)
+    ctx.progress(0, 1, "loading real images", force=True)
+    images, rows = load_split(store, blobs, p["dataset_version_id"], "", label_filter={AUTHENTICITY: "real"})
+    train = [im for im, row in zip(images, rows) if row["split"] == "TRAIN"]
+    require(train, "fitting the zoo (authenticity=real in the TRAIN split)")
+    if p["max_images"] and len(images) > p["max_images"]:
+        keep = np.sort(np.random.default_rng(p["seed"]).choice(len(images), p["max_images"], replace=False))
+        images, rows = [images[i] for i in keep], [rows[i] for i in keep]
+    config = IngestConfig(dataset_id=p["dataset_id"], min_std=-1, max_nodata_fraction=1.0,
+                          near_duplicate_max_distance=-1, labels={})  # fmt: skip
+    ing = Ingestor(ctx.store.db, blobs, ctx.job_id, config, ctx.settings.limits.max_report_rejections)
+    total = len(p["families"]) * len(images)
+    done, added = 0, 0
+    for family in p["families"]:
+        refs = [f"zoo:{family}:{row['id']}" for row in rows]
+        if all(ing.is_done(ref) for ref in refs):
+            done += len(refs)
+            continue
+        ctx.progress(done, total, f"fitting {family} on {len(train)} real images", force=True)
+        fitted = FAMILIES[family].fit(train, p["fit_steps"], p["seed"])
+        for start in range(0, len(images), 32):
+            ctx.check_cancelled()
+            chunk = [i for i in range(start, min(start + 32, len(images))) if not ing.is_done(refs[i])]
+            fakes = make_fakes(family, fitted, [images[i] for i in chunk], p["seed"] + start)
+            for i, fake in zip(chunk, fakes):
+                row = rows[i]
+                footprint = None if row.get("west") is None else (row["west"], row["south"], row["east"], row["north"])
+                item = SourceItem(
+                    ref=refs[i], source_kind="zoo", source_ref=f"zoo:{family}", image=Image.fromarray(fake),
+                    labels={AUTHENTICITY: "generated", "family": family, "source_image": row["id"], **p["labels"]},
+                    meta={"family": family, "source_image": row["id"], "seed": p["seed"]}, footprint=footprint,
+                    origin=row["origin"], attribution=f"made by terrafake zoo family {family} from image {row['id']}",
+                    license="generated",
+                )  # fmt: skip
+                added += ing.process(item).added
+            done += min(start + 32, len(images)) - start
+            ctx.progress(done, total, f"{done}/{total} fakes ({family})", {"images_added": added})
     return ing.report()

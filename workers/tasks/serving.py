@@ -43,6 +43,7 @@ def export_version(ctx: JobContext) -> dict:
         "parity_max_abs_diff": result.parity.max_abs_diff,
         "triton_model": name,
         "triton_version": number,
+        "max_batch_size": p["max_batch_size"],
     }
     # The sampler model runs the loop inside Triton's python backend, which needs terrafake's
     # own packages: the local tritonserver has them; the official image (compose) does not,

@@ -61,7 +61,7 @@ def _register(ctx: JobContext, result, params: dict) -> dict:
         tmp.replace(target)
     calibration = None
     if result.extra and "threshold" in result.extra:
-        calibration = {**result.extra, "dataset_version_id": params["dataset_version_id"], "method": "val-balanced"}
+        calibration = {**result.extra, "dataset_version_id": params["dataset_version_id"]}
     row = registry.register(
         model_name=params["model_name"],
         kind=params["kind"],
@@ -133,15 +133,26 @@ def train_detector_job(ctx: JobContext) -> dict:
     from shared.training.detector import train_detector
 
     params, store, blobs = _common(ctx)
-    size = _image_size(params["architecture"], params["overrides"], "input_size")
     ctx.progress(0, params["max_steps"], "loading training images", force=True)
-    train_images, train_labels = authenticity_labelled(*load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size))
-    if len(set(train_labels)) < 2:
+    # At their own size: the detector crops at native scale and never resizes an image.
+    train = _labelled_set(store, blobs, params["dataset_version_id"], "TRAIN")
+    if train is None:
         require([], "detector training: the TRAIN split needs images labelled authenticity=real and =generated")
-    val_images, val_labels = authenticity_labelled(*load_split(store, blobs, params["dataset_version_id"], "VAL", size=size))
-    val = ImageSet(val_images, val_labels) if len(set(val_labels)) == 2 else None
-    result = train_detector(ImageSet(train_images, train_labels), val, **_train_kwargs(ctx, params))
+    val = _labelled_set(store, blobs, params["dataset_version_id"], "VAL")
+    result = train_detector(train, val, **_train_kwargs(ctx, params))
     return _register(ctx, result, params)
+
+
+def _labelled_set(store, blobs, version_id: str, split: str):
+    """The split's real (0) and generated (1) images at native size, grouped by scene; None without both."""
+    from shared.training.data import ImageSet
+
+    images, rows = load_split(store, blobs, version_id, split)
+    kept = [(im, row) for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY) in ("real", "generated")]
+    labelled, labels = authenticity_labelled([im for im, _ in kept], [row for _, row in kept])
+    if len(set(labels)) < 2:
+        return None
+    return ImageSet(labelled, labels, [row["origin"] for _, row in kept], mixed_sizes=True)
 
 
 @job_task("training.colorizer")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from services.server import Server
 from shared.client import ClientError, connect
-from shared.inference import LocalBackend
+from shared.inference import LocalBackend, judge_images
 from shared.registry.store import RegistryStore
 from shared.serving import TritonClient
 from shared.stack.procs import free_port
@@ -134,14 +134,15 @@ def test_detection_on_real_and_generated_tiles(client, served, mixed_tiles):
         assert v.uncertain_lower <= v.threshold <= v.uncertain_upper
         heat = Image.open(io.BytesIO(v.heatmap.png))
         assert heat.size == (32, 32) == (v.heatmap.width, v.heatmap.height)
-    # Same inputs, both backends: the same scores within float tolerance.
-    images = [np.asarray(Image.open(io.BytesIO(client.get_image(i.id)[1])).convert("RGB")) for i in real + fake]
-    local = LocalBackend().detect(det, images)
+    # Same inputs, both backends: the same verdicts within float tolerance.
+    images = [Image.open(io.BytesIO(client.get_image(i.id)[1])).convert("RGB") for i in real + fake]
+    local = [j.p_generated for j in judge_images(LocalBackend(), det, images, [False] * len(images))]
     served_scores = np.array([verdicts[i.id].p_generated for i in real + fake])
     assert np.allclose(local, served_scores, atol=1e-4)
-    # Bigger images are resized to the detector's input and keep their own size in the verdict.
-    big = _detect(client, scene_bytes(0), model_name=det["model_name"])
+    # A bigger image is judged in crops at its own scale, never shrunk: its heatmap has its aspect ratio.
+    big = _detect(client, scene_bytes(0), model_name=det["model_name"], want_heatmap=True)
     assert (big.image_width, big.image_height) in ((934, 723), (934, 724))
+    assert big.heatmap.width == 256 and abs(big.heatmap.height - 256 * big.image_height / big.image_width) <= 1
 
 
 def test_detect_stream_many_images_with_a_bad_one(client, served, mixed_tiles):
@@ -266,6 +267,63 @@ def test_bad_inputs_get_clear_statuses(client, served):
     assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT and "DDIM" in err.value.message
 
 
+def _encoded(array: np.ndarray, mode: str | None = None) -> bytes:
+    return _png(Image.fromarray(array, mode) if mode else Image.fromarray(array))
+
+
+def test_detect_input_of_every_shape_gets_a_defined_answer(client, served, stack):
+    det = served[1]
+    scene = np.asarray(Image.open(io.BytesIO(scene_bytes(1))).convert("RGB"))
+    crop = int(det["config"]["input_size"])
+    name = det["model_name"]
+    # Smaller than one crop, down to 1x1: refused, naming the minimum, never a confident verdict.
+    for h, w in ((1, 1), (crop - 1, 200), (200, crop - 1)):
+        with pytest.raises(ClientError) as err:
+            _detect(client, _encoded(scene[:h, :w]), model_name=name)
+        assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert f"at least {crop}x{crop}" in err.value.message and f"{w}x{h}" in err.value.message
+    # Grayscale, 16-bit grayscale and RGBA are judged as the RGB image they show.
+    rgb = scene[:300, :400]
+    gray = np.asarray(Image.fromarray(rgb).convert("L"))
+    as_rgb = _detect(client, _encoded(np.stack([gray] * 3, axis=-1)), model_name=name)
+    as_gray = _detect(client, _encoded(gray), model_name=name)
+    assert as_gray.p_generated == pytest.approx(as_rgb.p_generated, abs=1e-6)
+    sixteen = _detect(client, _encoded(gray.astype(np.uint16) * 257), model_name=name)  # a 16-bit PNG
+    assert 0.0 <= sixteen.p_generated <= 1.0 and (sixteen.image_width, sixteen.image_height) == (400, 300)
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    opaque = _detect(client, _encoded(rgba), model_name=name)
+    assert opaque.p_generated == pytest.approx(_detect(client, _encoded(rgb), model_name=name).p_generated, abs=1e-6)
+    # A large image whose data breaks off midway (a corrupt region): refused, with the reason.
+    whole = _encoded(np.asarray(Image.fromarray(scene).resize((1800, 1400))))
+    with pytest.raises(ClientError) as err:
+        _detect(client, whole[: len(whole) // 2], model_name=name)
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT and "not a usable image" in err.value.message
+    # Past the pixel limit: refused before any crop is cut.
+    limit = stack.settings.ingest.max_pixels
+    side = int(limit**0.5) + 64
+    big = Image.new("1", (side, side), 1)  # bilevel: small to build and encode, still past the limit
+    with pytest.raises(ClientError) as err:
+        _detect(client, _png(big), model_name=name)
+    assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_detect_stream_refuses_a_too_small_image_alone(client, served):
+    det = served[1]
+    scene = np.asarray(Image.open(io.BytesIO(scene_bytes(2))).convert("RGB"))
+    payloads = [("tile", _encoded(scene[:64, :64])), ("dot", _encoded(scene[:1, :1])), ("scene", _encoded(scene))]
+
+    def messages():
+        for item_id, data in payloads:
+            yield det_pb.DetectStreamRequest(header=det_pb.DetectItemHeader(
+                item_id=item_id, image=common_pb2.ImageHeader(size_bytes=len(data)), data=data,
+                options=det_pb.DetectOptions(model_name=det["model_name"])))  # fmt: skip
+
+    answers = {a.item_id: a for a in client.detection.DetectStream(messages(), metadata=client.metadata, timeout=120)}
+    assert answers["dot"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "at least" in answers["dot"].error.message
+    assert answers["tile"].WhichOneof("result") == answers["scene"].WhichOneof("result") == "verdict"
+
+
 def test_triton_down_is_unavailable_with_a_retry_hint(settings, served, admin_token):
     dead = settings.with_overrides(triton_url=f"127.0.0.1:{free_port()}", grpc_port=free_port())
     server = Server(dead, ["detection"], supervise=False)
@@ -319,13 +377,20 @@ def test_evaluate_detector_through_the_detection_service(client, served, mixed_t
     _, mixed, _ = mixed_tiles
     req = det_pb.EvaluateDetectorRequest(
         model_name=det["model_name"], dataset_version_id=mixed.id,
-        robustness={"jpeg_qualities": [80], "resize_factors": [0.5]},
+        robustness={"jpeg_qualities": [80], "resize_factors": [0.5, 1.5], "blur_sigmas": [1.0]},
     )  # fmt: skip
     job = finished(client, client.call(client.detection.EvaluateDetector, req).job, timeout=300)
     ev = client.call(client.training.GetEvaluation, tr_pb.GetEvaluationRequest(evaluation_id=job.result["evaluation_id"]))
     report = ev.evaluation.detector
     assert ev.evaluation.model_version_id == str(det["id"])
-    assert [(r.perturbation, r.parameter) for r in report.robustness] == [(1, 80.0), (2, 0.5)]
+    # The 32-px tiles shrunk by half are smaller than the detector's 32-px crop: they cannot be judged,
+    # so that perturbation has no row (a detector never enlarges an image).
+    assert [(r.perturbation, r.parameter) for r in report.robustness] == [(1, 80.0), (2, 1.5), (3, 1.0)]
+    assert 0.0 <= report.expected_calibration_error <= 1.0 and sum(b.count for b in report.reliability) == (
+        report.num_real + report.num_generated
+    )
+    assert [f.family for f in report.per_family] == ["ddpm"]
+    assert report.per_family[0].num_generated == report.num_generated
     with pytest.raises(ClientError) as err:
         client.call(client.detection.EvaluateDetector, det_pb.EvaluateDetectorRequest(
             model_name=det["model_name"], dataset_version_id=mixed.id, robustness={"jpeg_qualities": [0]}))  # fmt: skip

@@ -47,6 +47,11 @@ class GenerationServiceStub(object):
                 request_serializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateToDatasetRequest.SerializeToString,
                 response_deserializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateToDatasetResponse.FromString,
                 _registered_method=True)
+        self.GenerateZoo = channel.unary_unary(
+                '/terrafake.generation.v1.GenerationService/GenerateZoo',
+                request_serializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateZooRequest.SerializeToString,
+                response_deserializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateZooResponse.FromString,
+                _registered_method=True)
         self.Colorize = channel.stream_stream(
                 '/terrafake.generation.v1.GenerationService/Colorize',
                 request_serializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.ColorizeRequest.SerializeToString,
@@ -75,6 +80,17 @@ class GenerationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GenerateZoo(self, request, context):
+        """Starts a job on the "gpu" queue that builds the detector's generator zoo
+        into a dataset: each zoo family is fitted on the real images of a dataset
+        version's TRAIN split, then turns every real image of that version into a
+        fake of the same size, place and scene (so a new version's split keeps a
+        fake with its source), labelled authenticity=generated and family=<name>.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Colorize(self, request_iterator, context):
         """Colorizes one grayscale image per call. The client sends a
         ColorizeHeader, then the image's chunks, then closes its side; the
@@ -97,6 +113,11 @@ def add_GenerationServiceServicer_to_server(servicer, server):
                     servicer.GenerateToDataset,
                     request_deserializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateToDatasetRequest.FromString,
                     response_serializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateToDatasetResponse.SerializeToString,
+            ),
+            'GenerateZoo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateZoo,
+                    request_deserializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateZooRequest.FromString,
+                    response_serializer=terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateZooResponse.SerializeToString,
             ),
             'Colorize': grpc.stream_stream_rpc_method_handler(
                     servicer.Colorize,
@@ -161,6 +182,33 @@ class GenerationService(object):
             '/terrafake.generation.v1.GenerationService/GenerateToDataset',
             terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateToDatasetRequest.SerializeToString,
             terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateToDatasetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateZoo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.generation.v1.GenerationService/GenerateZoo',
+            terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateZooRequest.SerializeToString,
+            terrafake_dot_generation_dot_v1_dot_generation__service__pb2.GenerateZooResponse.FromString,
             options,
             channel_credentials,
             insecure,

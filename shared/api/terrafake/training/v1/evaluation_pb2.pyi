@@ -18,17 +18,21 @@ class Perturbation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PERTURBATION_UNSPECIFIED: _ClassVar[Perturbation]
     PERTURBATION_JPEG: _ClassVar[Perturbation]
     PERTURBATION_RESIZE: _ClassVar[Perturbation]
+    PERTURBATION_BLUR: _ClassVar[Perturbation]
 PERTURBATION_UNSPECIFIED: Perturbation
 PERTURBATION_JPEG: Perturbation
 PERTURBATION_RESIZE: Perturbation
+PERTURBATION_BLUR: Perturbation
 
 class RobustnessOptions(_message.Message):
-    __slots__ = ("jpeg_qualities", "resize_factors")
+    __slots__ = ("jpeg_qualities", "resize_factors", "blur_sigmas")
     JPEG_QUALITIES_FIELD_NUMBER: _ClassVar[int]
     RESIZE_FACTORS_FIELD_NUMBER: _ClassVar[int]
+    BLUR_SIGMAS_FIELD_NUMBER: _ClassVar[int]
     jpeg_qualities: _containers.RepeatedScalarFieldContainer[int]
     resize_factors: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, jpeg_qualities: _Optional[_Iterable[int]] = ..., resize_factors: _Optional[_Iterable[float]] = ...) -> None: ...
+    blur_sigmas: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, jpeg_qualities: _Optional[_Iterable[int]] = ..., resize_factors: _Optional[_Iterable[float]] = ..., blur_sigmas: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class DetectorEvaluationOptions(_message.Message):
     __slots__ = ("robustness", "threshold_override", "roc_points")
@@ -106,6 +110,30 @@ class DetectorMetrics(_message.Message):
     confusion: ConfusionMatrix
     def __init__(self, accuracy: _Optional[float] = ..., type_i_error_rate: _Optional[float] = ..., type_ii_error_rate: _Optional[float] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., f1: _Optional[float] = ..., roc_auc: _Optional[float] = ..., uncertain_fraction: _Optional[float] = ..., confusion: _Optional[_Union[ConfusionMatrix, _Mapping]] = ...) -> None: ...
 
+class ReliabilityBin(_message.Message):
+    __slots__ = ("lower", "upper", "count", "mean_p", "fraction_generated")
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_P_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_GENERATED_FIELD_NUMBER: _ClassVar[int]
+    lower: float
+    upper: float
+    count: int
+    mean_p: float
+    fraction_generated: float
+    def __init__(self, lower: _Optional[float] = ..., upper: _Optional[float] = ..., count: _Optional[int] = ..., mean_p: _Optional[float] = ..., fraction_generated: _Optional[float] = ...) -> None: ...
+
+class FamilyResult(_message.Message):
+    __slots__ = ("family", "num_generated", "metrics")
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    NUM_GENERATED_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    family: str
+    num_generated: int
+    metrics: DetectorMetrics
+    def __init__(self, family: _Optional[str] = ..., num_generated: _Optional[int] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ...) -> None: ...
+
 class RobustnessResult(_message.Message):
     __slots__ = ("perturbation", "parameter", "metrics")
     PERTURBATION_FIELD_NUMBER: _ClassVar[int]
@@ -117,7 +145,7 @@ class RobustnessResult(_message.Message):
     def __init__(self, perturbation: _Optional[_Union[Perturbation, str]] = ..., parameter: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ...) -> None: ...
 
 class DetectorReport(_message.Message):
-    __slots__ = ("threshold", "uncertain_lower", "uncertain_upper", "metrics", "roc_curve", "robustness", "num_real", "num_generated")
+    __slots__ = ("threshold", "uncertain_lower", "uncertain_upper", "metrics", "roc_curve", "robustness", "num_real", "num_generated", "expected_calibration_error", "reliability", "per_family", "confident_not_generated_fraction")
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     UNCERTAIN_LOWER_FIELD_NUMBER: _ClassVar[int]
     UNCERTAIN_UPPER_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +154,10 @@ class DetectorReport(_message.Message):
     ROBUSTNESS_FIELD_NUMBER: _ClassVar[int]
     NUM_REAL_FIELD_NUMBER: _ClassVar[int]
     NUM_GENERATED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_CALIBRATION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RELIABILITY_FIELD_NUMBER: _ClassVar[int]
+    PER_FAMILY_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENT_NOT_GENERATED_FRACTION_FIELD_NUMBER: _ClassVar[int]
     threshold: float
     uncertain_lower: float
     uncertain_upper: float
@@ -134,7 +166,11 @@ class DetectorReport(_message.Message):
     robustness: _containers.RepeatedCompositeFieldContainer[RobustnessResult]
     num_real: int
     num_generated: int
-    def __init__(self, threshold: _Optional[float] = ..., uncertain_lower: _Optional[float] = ..., uncertain_upper: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ..., roc_curve: _Optional[_Iterable[_Union[RocPoint, _Mapping]]] = ..., robustness: _Optional[_Iterable[_Union[RobustnessResult, _Mapping]]] = ..., num_real: _Optional[int] = ..., num_generated: _Optional[int] = ...) -> None: ...
+    expected_calibration_error: float
+    reliability: _containers.RepeatedCompositeFieldContainer[ReliabilityBin]
+    per_family: _containers.RepeatedCompositeFieldContainer[FamilyResult]
+    confident_not_generated_fraction: float
+    def __init__(self, threshold: _Optional[float] = ..., uncertain_lower: _Optional[float] = ..., uncertain_upper: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ..., roc_curve: _Optional[_Iterable[_Union[RocPoint, _Mapping]]] = ..., robustness: _Optional[_Iterable[_Union[RobustnessResult, _Mapping]]] = ..., num_real: _Optional[int] = ..., num_generated: _Optional[int] = ..., expected_calibration_error: _Optional[float] = ..., reliability: _Optional[_Iterable[_Union[ReliabilityBin, _Mapping]]] = ..., per_family: _Optional[_Iterable[_Union[FamilyResult, _Mapping]]] = ..., confident_not_generated_fraction: _Optional[float] = ...) -> None: ...
 
 class GeneratorReport(_message.Message):
     __slots__ = ("swd", "swd_real_floor", "swd_ratio", "swd_per_level", "swd_real_floor_per_level", "num_generated", "num_real", "swd_training_data", "swd_training_data_per_level", "num_training", "baseline_source")
