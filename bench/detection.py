@@ -502,7 +502,8 @@ class LocalServer:
 
 
 def register_export_promote(address: str, token: str | None, database_url: str, home: Path, input_size: int,
-                            deadline: Deadline) -> dict:  # fmt: skip
+                            deadline: Deadline, architecture: str = "detector-small",
+                            model_name: str | None = None) -> dict:  # fmt: skip
     from shared.client import connect
     from shared.db import Database
     from shared.models import create_model, save_model
@@ -513,14 +514,14 @@ def register_export_promote(address: str, token: str | None, database_url: str, 
     import torch
 
     torch.manual_seed(0)
-    model = create_model("detector-small", input_size=input_size)
+    model = create_model(architecture, input_size=input_size)
     vid = uuid.uuid4()
     model_dir = home / "models" / str(vid)
     save_model(model, model_dir)
     db = Database(database_url, max_size=2)
     try:
         row = RegistryStore(db).register(
-            model_name=MODEL_NAME, kind="DETECTOR", architecture="detector-small", training_job_id=None,
+            model_name=model_name or MODEL_NAME, kind="DETECTOR", architecture=architecture, training_job_id=None,
             dataset_version_id=None, config=dict(model.config), hyperparameters={}, metrics={}, history=[],
             artifacts={"model_dir": str(model_dir), "weights": str(model_dir / "model.safetensors"),
                        "config": str(model_dir / "config.json")},

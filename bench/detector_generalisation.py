@@ -1,0 +1,256 @@
+"""Will the detector catch a generator it never saw? Leave-one-family-out on the shipped real imagery.
+
+    .venv/bin/python -m bench.detector_generalisation                      # detector-npr, seeds 0 1 2
+    .venv/bin/python -m bench.detector_generalisation --architectures detector-npr detector-safe \\
+        --seeds 0 --steps 600
+
+Real images: every shipped real scene (NAIP, ten years of one place; NEON;
+Landsat; USGS orthophoto), cut into native-scale tiles of --tile pixels (never
+resized). NAIP years are split train/val/test by year, the other scenes by
+scene (seeded); a tile never leaves its scene's split.
+
+Fakes: the generator zoo (`shared.training.zoo`). Each family is fitted on the
+TRAIN split's real tiles only, then turns every real tile into a fake of the
+same size and content, so val and test fakes show scenes the zoo and the
+detector never trained on.
+
+Per seed and architecture:
+- leave one family out: train the detector (`shared.training.train_detector`,
+  exactly as the training job does, with its crops, augmentation and Platt
+  calibration on val) on real against every family but one, then score test
+  real against test fakes of the held-out family: ROC-AUC, and accuracy and
+  type I / II error at the calibrated threshold;
+- all families seen: accuracy, type I / II error, ECE, the uncertain
+  fraction and the share of p >= 0.99 labelled GENERATED on the test split,
+  and the robustness table (JPEG 90/75/50, resize 0.5/0.75/1.5, blur) on
+  the test images, degraded whole before cropping.
+
+Prints the tables and writes bench/results/detector_generalisation.{json,txt}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench._common import machine_info, machine_line, table, write_results
+
+TARGETS = {"lofo_auc_min": 0.90, "lofo_auc_mean": 0.95, "accuracy": 0.97, "type_i": 0.04, "type_ii": 0.02,
+           "robust_accuracy": 0.90, "robust_auc": 0.95, "ece": 0.05, "uncertain": 0.10}  # fmt: skip
+PERTURBATIONS = [("jpeg", 90), ("jpeg", 75), ("jpeg", 50), ("resize", 0.5), ("resize", 0.75), ("resize", 1.5),
+                 ("blur", 1.0)]  # fmt: skip
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Leave-one-family-out detector generalisation.")
+    p.add_argument("--architectures", nargs="+", default=["detector-npr"])
+    p.add_argument("--families", nargs="+", default=None, help="zoo families (default: all registered)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--steps", type=int, default=800, help="detector training steps (default 800)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--zoo-steps", type=int, default=400, help="training steps of each learnt zoo family")
+    p.add_argument("--tile", type=int, default=128, help="native tile side cut from the scenes (default 128)")
+    p.add_argument("--max-tiles-per-scene", type=int, default=24)
+    p.add_argument("--augment", choices=["full", "none"], default="full",
+                   help="full: resize, blur, JPEG and colour jitter in training; none: flips only")
+    p.add_argument("--no-lofo", action="store_true", help="only the all-families model")
+    return p.parse_args(argv)
+
+
+def augment_hparams(kind: str) -> dict:
+    if kind == "none":
+        return {}
+    return {"resize_augment_prob": 0.5, "resize_factor_min": 0.5, "resize_factor_max": 1.5,
+            "blur_augment_prob": 0.2, "blur_sigma_max": 1.0, "jpeg_augment_prob": 0.5,
+            "jpeg_quality_min": 50, "jpeg_quality_max": 95, "color_jitter_brightness": 0.1,
+            "color_jitter_contrast": 0.1, "color_jitter_saturation": 0.1}  # fmt: skip
+
+
+def scene_tiles(path: Path, tile: int, limit: int, rng: np.random.Generator) -> list[np.ndarray]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        array = np.asarray(im.convert("RGB"))
+    h, w = array.shape[:2]
+    if min(h, w) < tile:
+        return []
+    tiles = [array[y : y + tile, x : x + tile] for y in range(0, h - tile + 1, tile) for x in range(0, w - tile + 1, tile)]
+    order = rng.permutation(len(tiles))[:limit]
+    return [np.ascontiguousarray(tiles[i]) for i in sorted(order)]
+
+
+def real_splits(seed: int, tile: int, limit: int) -> dict[str, list[tuple[np.ndarray, str]]]:
+    """{split: [(tile, scene name)]}: NAIP by year 6/2/2, other scenes by scene (seeded)."""
+    from shared.assets import real_scenes
+
+    rng = np.random.default_rng(seed)
+    splits: dict[str, list] = {"TRAIN": [], "VAL": [], "TEST": []}
+    for source, scenes in real_scenes().items():
+        order = [scenes[i] for i in rng.permutation(len(scenes))]
+        n = len(order)
+        n_test, n_val = max(1, round(0.2 * n)), (max(1, round(0.2 * n)) if n >= 3 else 0)
+        assignment = ["TEST"] * n_test + ["VAL"] * n_val + ["TRAIN"] * (n - n_test - n_val)
+        for path, split in zip(order, assignment):
+            splits[split] += [(t, f"{source}/{path.stem}") for t in scene_tiles(path, tile, limit, rng)]
+    return splits
+
+
+def perturb(image: np.ndarray, kind: str, value) -> np.ndarray:
+    from PIL import Image, ImageFilter
+
+    from shared.training.perturb import jpeg_roundtrip
+
+    if kind == "jpeg":
+        return jpeg_roundtrip(image, int(value))
+    if kind == "blur":
+        return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(float(value))))
+    h, w = image.shape[:2]  # resize the whole image, as a re-published image is, and keep it resized
+    return np.asarray(Image.fromarray(image).resize((round(w * value), round(h * value)), Image.Resampling.BICUBIC))
+
+
+def judge(model, calibration: dict, images: list[np.ndarray]) -> np.ndarray:
+    from shared.training.probability import calibrated_probability
+    from shared.training.scoring import image_logits
+
+    return np.array([calibrated_probability(x, calibration) for x in image_logits(model, images)])
+
+
+def at_threshold(labels: np.ndarray, p: np.ndarray, calibration: dict) -> dict:
+    from shared.models.metrics import detector_metrics
+
+    band = (calibration["uncertain_lower"], calibration["uncertain_upper"])
+    m = detector_metrics(labels, p, calibration["threshold"], band)
+    return {"auc": m.roc_auc, "accuracy": m.accuracy, "type_i": m.type_i_error_rate, "type_ii": m.type_ii_error_rate,
+            "uncertain": m.uncertain_fraction}  # fmt: skip
+
+
+def train(arch, train_set, val_set, args, seed, work):
+    from shared.training import train_detector
+
+    hp = {"batch_size": args.batch, "lr": 1e-3, "warmup_steps": 50, "lr_schedule": "cosine", "log_every": 50,
+          **augment_hparams(args.augment)}  # fmt: skip
+    result = train_detector(train_set, val_set, architecture=arch, hparams=hp, max_steps=args.steps, work_dir=work,
+                            checkpoint_interval=10**9, seed=seed)  # fmt: skip
+    from shared.models import load_model
+
+    return load_model(result.model_dir), result.extra
+
+
+def run(args) -> dict:
+    import torch
+
+    from shared.training.data import ImageSet
+    from shared.training.probability import expected_calibration_error
+    from shared.training.zoo import FAMILIES, make_fakes
+
+    families = args.families or sorted(FAMILIES)
+    rows = []
+    for seed in args.seeds:
+        t0 = time.monotonic()
+        splits = real_splits(seed, args.tile, args.max_tiles_per_scene)
+        train_real = [t for t, _ in splits["TRAIN"]]
+        fitted = {f: FAMILIES[f].fit(train_real, args.zoo_steps, seed) for f in families}
+        fakes = {split: {f: make_fakes(f, fitted[f], [t for t, _ in items], seed) for f in families}
+                 for split, items in splits.items()}  # fmt: skip
+        print(f"seed {seed}: {', '.join(f'{k} {len(v)}' for k, v in splits.items())} real tiles; "
+              f"zoo fitted and applied in {time.monotonic() - t0:.0f}s", flush=True)  # fmt: skip
+
+        def image_set(split: str, keep: list[str]) -> ImageSet:
+            real = splits[split]
+            images = [t for t, _ in real] + [x for f in keep for x in fakes[split][f]]
+            groups = [g for _, g in real] + [g for f in keep for _, g in real]
+            labels = [0] * len(real) + [1] * (len(images) - len(real))
+            return ImageSet(images, labels, groups, mixed_sizes=True)
+
+        test_real = [t for t, _ in splits["TEST"]]
+        for arch in args.architectures:
+            torch.manual_seed(seed)
+            held_outs = [] if args.no_lofo else families
+            for held in [None, *held_outs]:
+                keep = [f for f in families if f != held]
+                t1 = time.monotonic()
+                with tempfile.TemporaryDirectory() as work:
+                    model, calibration = train(arch, image_set("TRAIN", keep), image_set("VAL", keep), args, seed,
+                                               Path(work))  # fmt: skip
+                seconds = time.monotonic() - t1
+                p_real = judge(model, calibration, test_real)
+                targets = [held] if held else families
+                row = {"seed": seed, "architecture": arch, "held_out": held or "(none)", "train_seconds": seconds,
+                       "calibration": {k: v for k, v in calibration.items() if k != "reliability"}}  # fmt: skip
+                per_family = {}
+                for f in targets:
+                    p_fake = judge(model, calibration, fakes["TEST"][f])
+                    labels = np.r_[np.zeros(len(p_real)), np.ones(len(p_fake))].astype(int)
+                    per_family[f] = at_threshold(labels, np.r_[p_real, p_fake], calibration)
+                row["per_family"] = per_family
+                if held is None:
+                    all_fake = [x for f in families for x in fakes["TEST"][f]]
+                    labels = np.r_[np.zeros(len(test_real)), np.ones(len(all_fake))].astype(int)
+                    p_all = np.r_[p_real, judge(model, calibration, all_fake)]
+                    row["all"] = at_threshold(labels, p_all, calibration)
+                    row["all"]["ece"] = expected_calibration_error(p_all, labels)
+                    confident = p_all >= 0.99
+                    row["all"]["confident_not_generated"] = int((confident & (p_all < calibration["uncertain_upper"])).sum())
+                    robustness = {}
+                    for kind, value in PERTURBATIONS:
+                        images = [perturb(x, kind, value) for x in test_real + all_fake]
+                        robustness[f"{kind}{value:g}"] = at_threshold(labels, judge(model, calibration, images),
+                                                                      calibration)  # fmt: skip
+                    row["robustness"] = robustness
+                rows.append(row)
+                summary = ", ".join(f"{f} AUC {m['auc']:.3f}" for f, m in per_family.items())
+                print(f"  {arch} held out {held or '(none)'}: trained {seconds:.0f}s; {summary}", flush=True)
+    return {"families": families, "rows": rows}
+
+
+def report(results: dict, args) -> str:
+    lines = []
+    rows = results["rows"]
+    lofo = [r for r in rows if r["held_out"] != "(none)"]
+    if lofo:
+        lines.append("Leave one family out: test real vs the held-out family's test fakes")
+        lines.append(table(["seed", "architecture", "held out", "ROC-AUC", "accuracy", "type I", "type II"],
+                           [[r["seed"], r["architecture"], r["held_out"], *(r["per_family"][r["held_out"]][k]
+                             for k in ("auc", "accuracy", "type_i", "type_ii"))] for r in lofo], digits=3))  # fmt: skip
+        for arch in args.architectures:
+            for seed in args.seeds:
+                aucs = [r["per_family"][r["held_out"]]["auc"] for r in lofo if r["architecture"] == arch and r["seed"] == seed]
+                if aucs:
+                    lines.append(f"  {arch} seed {seed}: min AUC {min(aucs):.3f} (target >= 0.90), "
+                                 f"mean {np.mean(aucs):.3f} (target >= 0.95)")  # fmt: skip
+    full = [r for r in rows if r["held_out"] == "(none)"]
+    lines.append("\nEvery family seen in training, test split")
+    lines.append(table(["seed", "architecture", "accuracy", "type I", "type II", "ROC-AUC", "ECE", "uncertain",
+                        "p>=0.99 not GENERATED", "val group-fold ECE"],
+                       [[r["seed"], r["architecture"], r["all"]["accuracy"], r["all"]["type_i"], r["all"]["type_ii"],
+                         r["all"]["auc"], r["all"]["ece"], r["all"]["uncertain"], r["all"]["confident_not_generated"],
+                         r["calibration"].get("group_fold_ece", float("nan"))] for r in full], digits=3))  # fmt: skip
+    lines.append("\nRobustness (test split, every family seen): accuracy / ROC-AUC")
+    names = [f"{k}{v:g}" for k, v in PERTURBATIONS]
+    lines.append(table(["seed", "architecture", *names],
+                       [[r["seed"], r["architecture"], *(f"{r['robustness'][n]['accuracy']:.3f} / "
+                         f"{r['robustness'][n]['auc']:.3f}" for n in names)] for r in full]))  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    info = machine_info()
+    print(machine_line(info), flush=True)
+    t0 = time.monotonic()
+    results = run(args)
+    text = report(results, args)
+    print(text)
+    print(f"\ntotal {time.monotonic() - t0:.0f}s")
+    path = write_results("detector_generalisation", {"machine": info, "arguments": vars(args), **results, "text": text})
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
