@@ -360,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train": _watched(models.start_training),
         "models": _cmd_models,
         "evaluate": _watched(models.start_evaluation, _after_evaluation),
+        "zoo": _watched(models.start_zoo),
         "generate": _with_client(models.cmd_generate),
         "detect": _with_client(models.cmd_detect),
         "colorize": _with_client(models.cmd_colorize),

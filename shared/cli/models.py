@@ -95,6 +95,14 @@ def start_evaluation(args, client):
     return client.call(client.training.StartEvaluation, req).job
 
 
+def start_zoo(args, client):
+    families = [f.strip() for f in (args.families or "").split(",") if f.strip()]
+    req = gen_pb.GenerateZooRequest(dataset_id=args.dataset, dataset_version_id=args.dataset_version,
+                                    families=families, fit_steps=args.fit_steps, seed=args.seed,
+                                    max_images=args.max_images, idempotency_key=args.idempotency_key or "")  # fmt: skip
+    return client.call(client.generation.GenerateZoo, req).job
+
+
 def print_evaluation(client, evaluation_id: str, as_json: bool) -> None:
     ev = client.call(client.training.GetEvaluation, tr_pb.GetEvaluationRequest(evaluation_id=evaluation_id)).evaluation
     if as_json:
@@ -210,6 +218,17 @@ def add_parsers(sub, funcs: dict) -> None:
     e.add_argument("--split", choices=["train", "val", "test"])
     e.add_argument("--max-images", type=int, default=0)
 
+    z = sub.add_parser("zoo", help="build the detector's generator zoo into a dataset (runs a job)")
+    z.set_defaults(func=funcs["zoo"])
+    z.add_argument("dataset", help="dataset the fakes go into")
+    z.add_argument("--dataset-version", required=True, help="version whose real images are faked (fitted on TRAIN)")
+    z.add_argument("--families", help="comma-separated families (default: every registered one)")
+    z.add_argument("--fit-steps", type=int, default=0, help="training steps per learnt family (0: server default)")
+    z.add_argument("--seed", type=int, default=0)
+    z.add_argument("--max-images", type=int, default=0, help="fake at most this many real images (0: all)")
+    z.add_argument("--idempotency-key")
+    z.add_argument("--no-watch", dest="watch", action="store_false")
+
     def model_choice(parser):
         parser.add_argument("--model", help="model name (its PRODUCTION version)")
         parser.add_argument("--version", help="a model version id")
@@ -228,7 +247,7 @@ def add_parsers(sub, funcs: dict) -> None:
     d.set_defaults(func=funcs["detect"])
     model_choice(d)
     d.add_argument("files", nargs="+")
-    d.add_argument("--heatmaps", help="folder for Grad-CAM overlays")
+    d.add_argument("--heatmaps", help="folder for crop-score heatmap overlays")
     c = sub.add_parser("colorize", help="colorize a grayscale photo")
     c.set_defaults(func=funcs["colorize"])
     model_choice(c)

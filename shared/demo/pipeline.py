@@ -156,7 +156,7 @@ class Demo:
                 w, so, e, n = tiles.bbox()
                 job = self.c.ingest(
                     "IngestXyzTiles",
-                    options={"dataset_id": ds.id, "tile_size": s.tile_size, "resize_to": s.image_size,
+                    options={"dataset_id": ds.id, "tile_size": s.tile_size,
                              "labels": {"authenticity": "real"}, "license": "public domain",
                              "attribution": "USDA FSA NAIP"},
                     url_template=tiles.url_template, bbox=common_pb2.BoundingBox(west=w, south=so, east=e, north=n),
@@ -164,7 +164,7 @@ class Demo:
                 )  # fmt: skip
                 job = self.follow(job)
             added = int(job.result["images_added"])
-            self.say(f"   {added} real {s.image_size}-px tiles from {tiles.tile_count()} map tiles")
+            self.say(f"   {added} real {s.tile_size}-px tiles (native scale) from {tiles.tile_count()} map tiles")
             real_version = self.version(ds.id, split, {"authenticity": "real"})
 
         with self.stage("train the DDPM generator"):
@@ -178,14 +178,24 @@ class Demo:
                 sampling=gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDIM, steps=s.sampler_steps, eta=s.sampler_eta),
             )  # fmt: skip
             self.follow(self.c.call(self.c.generation.GenerateToDataset, req).job)
+
+        with self.stage("build the generator zoo"):
+            req = gen_pb.GenerateZooRequest(dataset_id=ds.id, dataset_version_id=real_version.id,
+                                            fit_steps=s.zoo_fit_steps, seed=s.seed, max_images=s.zoo_max_images)
+            job = self.follow(self.c.call(self.c.generation.GenerateZoo, req).job)
+            self.say(f"   {int(job.result['images_added'])} fakes from every zoo family")
             mixed = self.version(ds.id, split)
 
         with self.stage("train the detector"):
             jitter = s.detector_color_jitter
+            crop = s.detector_crop
             det = self.train(model_pb2.MODEL_KIND_DETECTOR, mixed.id, s.detector, s.detector_steps,
-                             {"model": {"input_size": s.image_size}, "batch_size": s.detector_batch, "seed": s.seed,
-                              "color_jitter_brightness": jitter, "color_jitter_contrast": jitter,
-                              "color_jitter_saturation": jitter, "calibration_max_type_ii": s.detector_max_type_ii},
+                             {"model": {"input_size": crop, "crop_stride": crop // 2}, "batch_size": s.detector_batch,
+                              "seed": s.seed, "color_jitter_brightness": jitter, "color_jitter_contrast": jitter,
+                              "color_jitter_saturation": jitter, "resize_augment_prob": s.detector_resize_prob,
+                              "blur_augment_prob": s.detector_blur_prob, "blur_sigma_max": 1.0,
+                              "jpeg_augment_prob": s.detector_jpeg_prob, "jpeg_quality_min": 60,
+                              "calibration_max_type_ii": s.detector_max_type_ii, "lr_schedule": "cosine"},
                              "detector")  # fmt: skip
 
         with self.stage("evaluate on held-out scenes"):
@@ -225,18 +235,37 @@ class Demo:
         r.confusion = {"true_positives": c.true_positives, "false_positives": c.false_positives,
                        "true_negatives": c.true_negatives, "false_negatives": c.false_negatives,
                        "uncertain_real": c.uncertain_real, "uncertain_generated": c.uncertain_generated}  # fmt: skip
+        r.detector_metrics["expected_calibration_error"] = d.expected_calibration_error
         r.targets += [
             ("detector accuracy", m.accuracy, "≥", 0.97, m.accuracy >= 0.97),
             ("type I error (real called generated)", m.type_i_error_rate, "≤", 0.04, m.type_i_error_rate <= 0.04),
             ("type II error (generated called real)", m.type_ii_error_rate, "≤", 0.02, m.type_ii_error_rate <= 0.02),
+            ("expected calibration error", d.expected_calibration_error, "≤", 0.05, d.expected_calibration_error <= 0.05),
+            ("uncertain fraction", m.uncertain_fraction, "≤", 0.10, m.uncertain_fraction <= 0.10),
         ]
         r.robustness = [
             {"perturbation": evaluation_pb2.Perturbation.Name(x.perturbation).removeprefix("PERTURBATION_"),
              "parameter": x.parameter, "accuracy": x.metrics.accuracy, "roc_auc": x.metrics.roc_auc}
             for x in d.robustness
         ]  # fmt: skip
+        for x in r.robustness:
+            key = (x["perturbation"], x["parameter"])
+            if key in (("JPEG", 75.0), ("RESIZE", 0.5)):
+                name = "JPEG q75" if key[0] == "JPEG" else "resize x0.5"
+                r.targets += [(f"{name} accuracy", x["accuracy"], "≥", 0.90, x["accuracy"] >= 0.90),
+                              (f"{name} ROC-AUC", x["roc_auc"], "≥", 0.95, x["roc_auc"] >= 0.95)]  # fmt: skip
+        r.per_family = [
+            {"family": f.family, "generated": f.num_generated, "roc_auc": f.metrics.roc_auc,
+             "type_ii_error_rate": f.metrics.type_ii_error_rate, "uncertain_fraction": f.metrics.uncertain_fraction}
+            for f in d.per_family
+        ]  # fmt: skip
+        r.reliability = [(b.mean_p, b.fraction_generated, b.count) for b in d.reliability]
         self.say(f"   detector on held-out scenes: accuracy {m.accuracy:.3f}, type I {m.type_i_error_rate:.3f}, "
-                 f"type II {m.type_ii_error_rate:.3f}, ROC-AUC {m.roc_auc:.3f}")  # fmt: skip
+                 f"type II {m.type_ii_error_rate:.3f}, ROC-AUC {m.roc_auc:.3f}, ECE {d.expected_calibration_error:.3f}, "
+                 f"uncertain {m.uncertain_fraction:.3f}")  # fmt: skip
+        for f in d.per_family:
+            self.say(f"     {f.family}: {f.num_generated} fakes, ROC-AUC {f.metrics.roc_auc:.3f}, "
+                     f"type II {f.metrics.type_ii_error_rate:.3f}")  # fmt: skip
 
     def _generator_report(self, own, held_out) -> None:
         """Targets on `own` (the training split: what the generator learnt); `held_out` is reported beside it."""
@@ -301,8 +330,6 @@ class Demo:
         return Image.open(io.BytesIO(b"".join(p.chunk.data for p in parts[1:]))).convert("RGB")
 
     def _serve(self, gen: str, det: str, mixed_version: str) -> None:
-        from shared.models import overlay_heatmap
-
         served = []
         for version_id in (gen, det):
             job = self.follow(self.c.call(self.c.training.ExportModel,
@@ -326,11 +353,27 @@ class Demo:
         }
         for label, target in (("real", self.report.gradcam_real), ("generated", self.report.gradcam_generated)):
             for image in self.images(mixed_version, dataset_pb2.SPLIT_TEST, label, 4):
-                verdict = self._detect(det, image)
-                heat = np.asarray(Image.open(io.BytesIO(verdict.heatmap.png)), dtype=np.float32) / 255.0
-                target.append((image, overlay_heatmap(image, heat), verdict.p_generated))
+                target.append(self._heatmap_row(det, image))
+        for image in self._scenes():
+            self.report.scene_heatmaps.append(self._heatmap_row(det, image))
         self.say(f"   {len(generated)} images generated through Triton in {gen_seconds:.2f}s; "
                  f"{len(self.report.gradcam_real) + len(self.report.gradcam_generated)} tiles detected with heatmaps")
+
+    def _heatmap_row(self, version_id: str, image: Image.Image):
+        from shared.models import overlay_heatmap
+
+        verdict = self._detect(version_id, image)
+        heat = np.asarray(Image.open(io.BytesIO(verdict.heatmap.png)), dtype=np.float32) / 255.0
+        return image, overlay_heatmap(image, heat), verdict.p_generated
+
+    def _scenes(self) -> list[Image.Image]:
+        """A whole NAIP scene as it is (934x723; parts of it may be among the training tiles), and the same
+        scene shrunk by half and brought back (the zoo's interpolation family, made here without a model)."""
+        from shared.assets import naip_scenes
+
+        scene = Image.open(naip_scenes()[-1 - self.s.seed % 10]).convert("RGB")
+        half = scene.resize((scene.width // 2, scene.height // 2), Image.Resampling.BICUBIC)
+        return [scene, half.resize(scene.size, Image.Resampling.BICUBIC)]
 
     def _detect(self, version_id: str, image: Image.Image):
         buf = io.BytesIO()

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, replace
 
 @dataclass(frozen=True)
 class DemoSettings:
-    tile_size: int = 64  # cut from each 256-px map tile
-    image_size: int = 32  # what the models see
+    tile_size: int = 64  # cut from each 256-px map tile and stored at that native size
+    image_size: int = 32  # what the generator learns and makes (its loader shrinks the tiles)
     generator: str = "ddpm-unet-tiny"
     generator_steps: int = 5000
     generator_batch: int = 16
@@ -19,12 +19,22 @@ class DemoSettings:
     sampler_steps: int = 20
     # DDIM eta (0: deterministic; 1: stochastic, as DDPM). eta=1 was not better on the demo's split.
     sampler_eta: float = 0.0
-    detector: str = "detector-small"
-    detector_steps: int = 3000
+    # The generator zoo: every registered family fitted on the training years and applied to up to
+    # this many real tiles (each family fakes every one of them, at native size).
+    zoo_fit_steps: int = 300
+    zoo_max_images: int = 800
+    # NPR on 32-px crops (stride 16) at the image's own scale: the DDPM's 32-px samples are one crop.
+    detector: str = "detector-npr"
+    detector_crop: int = 32
+    detector_steps: int = 2000
     detector_batch: int = 64
-    # Colour jitter on both classes (held-out years differ in exposure and colour), and the
-    # threshold that keeps type II error (generated called real) within 2% on the validation years.
+    # Colour jitter on both classes (held-out years differ in exposure and colour), resizing before
+    # the crop, blur and JPEG (how images travel), and the threshold that keeps type II error
+    # (generated called real) within 2% on the validation years.
     detector_color_jitter: float = 0.15
+    detector_resize_prob: float = 0.3
+    detector_blur_prob: float = 0.1
+    detector_jpeg_prob: float = 0.3
     detector_max_type_ii: float = 0.02
     colorizer_size: int = 64
     colorizer_steps: int = 300
@@ -49,14 +59,17 @@ GPU = replace(
     generator_lr=2e-4,
     fakes=4000,
     sampler_steps=50,
-    detector="detector-resnet18",
-    detector_steps=5000,
+    zoo_fit_steps=2000,
+    zoo_max_images=0,
+    detector_crop=64,
+    detector_steps=8000,
     colorizer_size=128,
     colorizer_steps=5000,
     colorizer_width=64,
 )
 
 # The smallest end-to-end run, for tests of the demo command itself.
-SMOKE = replace(CPU, generator_steps=30, fakes=80, sampler_steps=5, detector_steps=30, colorizer_steps=4)
+SMOKE = replace(CPU, generator_steps=30, fakes=80, sampler_steps=5, zoo_fit_steps=5, zoo_max_images=60,
+                detector_steps=30, colorizer_steps=4)
 
 PRESETS = {"cpu": CPU, "gpu": GPU, "smoke": SMOKE}

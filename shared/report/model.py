@@ -44,6 +44,12 @@ class DemoReport:
     targets: list[TargetRow] = field(default_factory=list)
     # [{"perturbation": "JPEG", "parameter": 75, "accuracy": ..., "roc_auc": ...}]
     robustness: list[dict] = field(default_factory=list)
+    # [{"family": "autoencoder", "generated": 160, "roc_auc": ..., "type_ii_error_rate": ...}] on the test split.
+    per_family: list[dict] = field(default_factory=list)
+    # Reliability diagram: [(mean predicted p, fraction generated, count)] per bin of p.
+    reliability: list[tuple[float, float, int]] = field(default_factory=list)
+    # (whole scene, crop-score heatmap overlay, p(generated)): detection at native scale over large images.
+    scene_heatmaps: list[GradcamRow] = field(default_factory=list)
     gradcam_real: list[GradcamRow] = field(default_factory=list)
     gradcam_generated: list[GradcamRow] = field(default_factory=list)
     colorization: list[ColorizationRow] = field(default_factory=list)

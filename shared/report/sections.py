@@ -188,8 +188,38 @@ def detector(report: DemoReport) -> Html | None:
 def robustness(report: DemoReport) -> Html | None:
     if not report.robustness:
         return None
-    caption = tag("p", "Detector accuracy and AUC on test tiles after each perturbation.")
+    caption = tag("p", "Detector accuracy and AUC on the test images after each perturbation of the whole image "
+                       "(resized images are judged at their new size).")  # fmt: skip
     return join([caption, records_table(report.robustness)])
+
+
+def families(report: DemoReport) -> Html | None:
+    if not report.per_family:
+        return None
+    caption = tag("p", "Each generator family's test fakes against all real test tiles, at the calibrated threshold. "
+                       "Families the detector never trained on are the real test: see bench.detector_generalisation "
+                       "for the leave-one-family-out matrix.")  # fmt: skip
+    return join([caption, records_table(report.per_family)])
+
+
+def calibration(report: DemoReport) -> Html | None:
+    points = [(p, f) for p, f, n in report.reliability if n > 0]
+    if not points:
+        return None
+    chart = line_chart({"detector": points, "perfectly calibrated": [(0.0, 0.0), (1.0, 1.0)]},
+                       title="reliability", x_label="predicted p(generated)", y_label="fraction generated",
+                       width=420, height=320)  # fmt: skip
+    ece = report.detector_metrics.get("expected_calibration_error")
+    caption = "Test images binned by calibrated p(generated)" + (f"; ECE {ece:.3f}." if ece is not None else ".")
+    return figure(Html(chart), caption)
+
+
+def scene_heatmaps(report: DemoReport) -> Html | None:
+    if not report.scene_heatmaps:
+        return None
+    intro = tag("p", "Whole scenes judged at their own size: each image is cut into overlapping crops, and the "
+                     "heatmap is the map of crop scores (warm: generated).")  # fmt: skip
+    return join([intro, _gradcam_table(report.scene_heatmaps, "Scene")])
 
 
 def _probability(p: object) -> Html:
@@ -204,12 +234,12 @@ def _gradcam_table(rows: Sequence[Sequence], kind: str) -> Html:
     for tile, overlay, p in rows:
         body.append(
             [
-                img(tile, f"{kind} tile", display_scale(tile.size)),
-                img(overlay, "Grad-CAM overlay", display_scale(overlay.size)),
+                img(tile, f"{kind} image", display_scale(tile.size)),
+                img(overlay, "heatmap overlay", display_scale(overlay.size)),
                 _probability(p),
             ]
         )
-    return join([tag("h3", f"{kind} tiles"), table(["tile", "Grad-CAM", "p(generated)"], body, class_="images")])
+    return join([tag("h3", f"{kind} images"), table(["image", "heatmap", "p(generated)"], body, class_="images")])
 
 
 def gradcam(report: DemoReport) -> Html | None:
@@ -220,7 +250,7 @@ def gradcam(report: DemoReport) -> Html | None:
     ]
     if not tables:
         return None
-    intro = tag("p", "Where the detector looked: warm colours mark the regions that pushed it towards “generated”.")
+    intro = tag("p", "Crop-score heatmaps of test tiles: warm colours mark the crops that looked generated.")
     return join([intro, tag("div", join(tables), class_="row")])
 
 
@@ -271,7 +301,10 @@ SECTIONS = (
     Section("losses", "Training losses", losses),
     Section("detector", "Detector", detector),
     Section("robustness", "Robustness", robustness),
-    Section("gradcam", "Grad-CAM", gradcam),
+    Section("families", "Generator families", families),
+    Section("calibration", "Calibration", calibration),
+    Section("scenes", "Whole scenes", scene_heatmaps),
+    Section("gradcam", "Tile heatmaps", gradcam),
     Section("colorization", "Colorization", colorization),
     Section("serving", "Serving", serving),
     Section("settings", "Settings", settings),

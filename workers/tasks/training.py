@@ -133,26 +133,33 @@ def train_detector_job(ctx: JobContext) -> dict:
     from shared.training.detector import train_detector
 
     params, store, blobs = _common(ctx)
+    crop = _image_size(params["architecture"], params["overrides"], "input_size")
     ctx.progress(0, params["max_steps"], "loading training images", force=True)
     # At their own size: the detector crops at native scale and never resizes an image.
-    train = _labelled_set(store, blobs, params["dataset_version_id"], "TRAIN")
+    train, small_train = _labelled_set(store, blobs, params["dataset_version_id"], "TRAIN", crop)
     if train is None:
-        require([], "detector training: the TRAIN split needs images labelled authenticity=real and =generated")
-    val = _labelled_set(store, blobs, params["dataset_version_id"], "VAL")
+        require([], f"detector training: the TRAIN split needs images labelled authenticity=real and =generated, "
+                    f"at least {crop}x{crop} pixels")  # fmt: skip
+    val, small_val = _labelled_set(store, blobs, params["dataset_version_id"], "VAL", crop)
     result = train_detector(train, val, **_train_kwargs(ctx, params))
+    # Images smaller than one crop cannot be judged by this detector: left out, and counted.
+    result.metrics.update(skipped_too_small_train=float(small_train), skipped_too_small_val=float(small_val))
     return _register(ctx, result, params)
 
 
-def _labelled_set(store, blobs, version_id: str, split: str):
-    """The split's real (0) and generated (1) images at native size, grouped by scene; None without both."""
+def _labelled_set(store, blobs, version_id: str, split: str, crop: int):
+    """(the split's real (0) and generated (1) images of at least crop x crop pixels at native size, grouped by
+    scene, or None without both classes; how many labelled images were smaller than a crop)."""
     from shared.training.data import ImageSet
 
     images, rows = load_split(store, blobs, version_id, split)
-    kept = [(im, row) for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY) in ("real", "generated")]
+    labelled_rows = [(im, row) for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY) in ("real", "generated")]
+    kept = [(im, row) for im, row in labelled_rows if min(im.shape[:2]) >= crop]
     labelled, labels = authenticity_labelled([im for im, _ in kept], [row for _, row in kept])
+    small = len(labelled_rows) - len(kept)
     if len(set(labels)) < 2:
-        return None
-    return ImageSet(labelled, labels, [row["origin"] for _, row in kept], mixed_sizes=True)
+        return None, small
+    return ImageSet(labelled, labels, [row["origin"] for _, row in kept], mixed_sizes=True), small
 
 
 @job_task("training.colorizer")
