@@ -28,7 +28,9 @@ if _version_not_supported:
 class DetectionServiceStub(object):
     """Requests that name no model version use the PRODUCTION version of the
     named detector model, or of the server's default detector;
-    FAILED_PRECONDITION if there is none.
+    FAILED_PRECONDITION if there is none. Images are judged at their own pixel
+    scale, never resized: an image smaller than the detector's crop (its input
+    size) on either side is INVALID_ARGUMENT naming the minimum.
     """
 
     def __init__(self, channel):
@@ -57,7 +59,9 @@ class DetectionServiceStub(object):
 class DetectionServiceServicer(object):
     """Requests that name no model version use the PRODUCTION version of the
     named detector model, or of the server's default detector;
-    FAILED_PRECONDITION if there is none.
+    FAILED_PRECONDITION if there is none. Images are judged at their own pixel
+    scale, never resized: an image smaller than the detector's crop (its input
+    size) on either side is INVALID_ARGUMENT naming the minimum.
     """
 
     def Detect(self, request_iterator, context):
@@ -120,7 +124,9 @@ def add_DetectionServiceServicer_to_server(servicer, server):
 class DetectionService(object):
     """Requests that name no model version use the PRODUCTION version of the
     named detector model, or of the server's default detector;
-    FAILED_PRECONDITION if there is none.
+    FAILED_PRECONDITION if there is none. Images are judged at their own pixel
+    scale, never resized: an image smaller than the detector's crop (its input
+    size) on either side is INVALID_ARGUMENT naming the minimum.
     """
 
     @staticmethod
