@@ -119,3 +119,21 @@ def test_datasets_and_ingest_from_the_cli(stack, tmp_path):
     assert bad.returncode == 2 and "--bbox must be 4" in bad.stderr
     missing = run_cli("ingest", "geotiff", ds, "/etc/hostname")
     assert missing.returncode == 1 and "PERMISSION_DENIED" in missing.stderr
+
+
+def test_the_generator_zoo_from_the_cli(stack):
+    import uuid
+
+    from shared.assets import naip_scenes
+
+    ds = json.loads(run_cli("--json", "datasets", "create", f"zoo-cli-{uuid.uuid4().hex[:8]}").stdout)["id"]
+    out = run_cli("ingest", "upload", ds, str(naip_scenes()[0]), "--tile-size", "256", "--label", "authenticity=real")
+    assert out.returncode == 0, out.stderr
+    version = json.loads(run_cli("--json", "datasets", "version", ds, "--split", "0.5,0,0.5").stdout)["id"]
+    bad = run_cli("zoo", ds, "--dataset-version", version, "--families", "autoencoder,nope")
+    assert bad.returncode == 1 and "INVALID_ARGUMENT" in bad.stderr and "unknown zoo family ['nope']" in bad.stderr
+    made = run_cli("zoo", ds, "--dataset-version", version, "--families", "interpolation", "--max-images", "4")
+    assert made.returncode == 0, made.stderr
+    assert "state     SUCCEEDED" in made.stdout and "images_added" in made.stdout
+    fakes = run_cli("datasets", "images", "--dataset", ds, "--label", "family=interpolation")
+    assert "4 of 4 images" in fakes.stdout

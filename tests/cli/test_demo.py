@@ -41,7 +41,7 @@ def test_smoke_demo_end_to_end(tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for stage in (
         "ingest real tiles through the XYZ path", "train the DDPM generator", "generate fakes into the dataset",
-        "train the detector", "evaluate on held-out scenes", "train and evaluate the colorizer",
+        "build the generator zoo", "train the detector", "evaluate on held-out scenes", "train and evaluate the colorizer",
         "serve through Triton", "write the report",
     ):  # fmt: skip
         assert f"== {stage}" in out.stdout and stage in out.stdout.split("stage timings:")[1]
@@ -50,7 +50,11 @@ def test_smoke_demo_end_to_end(tmp_path):
     # where its own training tiles are scored too.
     assert re.search(r"generator SWD against its training years \d\.\d+ \(floor", out.stdout)
     assert re.search(r"against the held-out years \d\.\d+ \(floor \d\.\d+, its training tiles \d", out.stdout)
-    assert "quality targets met: " in out.stdout and " of 5" in out.stdout
+    # Issue #4's five, and issue #15's calibration, uncertain-fraction and robustness targets.
+    assert re.search(r"quality targets met: \d+ of 11\n", out.stdout)
+    # Every zoo family and the DDPM's samples are scored on their own.
+    for family in ("autoencoder", "ddpm", "interpolation", "upsampler"):
+        assert re.search(rf"     {family}: \d+ fakes, ROC-AUC \d\.\d+", out.stdout), family
     report = re.search(r"report: (\S+)", out.stdout).group(1)
     html = open(report, encoding="utf-8").read()
     page = _Collect()
