@@ -137,9 +137,9 @@ class Demo:
         req = tr_pb.GetEvaluationRequest(evaluation_id=job.result["evaluation_id"])
         return self.c.call(self.c.training.GetEvaluation, req).evaluation
 
-    def images(self, version_id: str, split: int, label: str, limit: int) -> list[Image.Image]:
+    def images(self, version_id: str, split: int, label: str, limit: int, **labels: str) -> list[Image.Image]:
         req = ing_pb.ListImagesRequest(dataset_version_id=version_id, split=split,
-                                       label_filter={"authenticity": label}, page={"page_size": limit})  # fmt: skip
+                                       label_filter={"authenticity": label, **labels}, page={"page_size": limit})  # fmt: skip
         infos = self.c.call(self.c.ingestion.ListImages, req).images
         return [Image.open(io.BytesIO(self.c.get_image(i.id)[1])).convert("RGB") for i in infos]
 
@@ -215,7 +215,8 @@ class Demo:
 
         with self.stage("write the report"):
             self.report.real_samples = self.images(real_version.id, dataset_pb2.SPLIT_TEST, "real", 24)
-            self.report.generated_samples = self.images(mixed.id, dataset_pb2.SPLIT_UNSPECIFIED, "generated", 24)
+            self.report.generated_samples = self.images(mixed.id, dataset_pb2.SPLIT_UNSPECIFIED, "generated", 24,
+                                                        family="ddpm")  # the generator's own samples, not the zoo's
             path = write_report(self.report, self.out_dir / "report.html")
         return path
 

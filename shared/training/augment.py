@@ -2,10 +2,8 @@
 
 Geometric: horizontal/vertical flips and 90-degree rotations. Aerial imagery
 has no "up", so every element of the dihedral group is an equally valid tile
-and the network should not learn an orientation. Optional degradations for
-the detector (JPEG re-encoding, resize-and-back) make it robust to how images
-are passed around; they are off by default because they also wash out the
-artefacts a detector relies on.
+and the network should not learn an orientation. The detector's crops and
+degradations (resizing, blur, JPEG) are in `crop_augment`.
 
 All randomness comes from the generator passed in, in a fixed order per
 image, so a batch is a function of (generator state, indices): reproducible,
@@ -18,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
-from shared.training.perturb import jpeg_roundtrip, resize_roundtrip
 
 
 @dataclass(frozen=True)
@@ -40,33 +36,6 @@ class Geometric:
             if self.rotate90 and r:
                 image = np.rot90(image, r)
             out.append(np.ascontiguousarray(image))
-        return out
-
-
-@dataclass(frozen=True)
-class Degradations:
-    """With probability `jpeg_prob` re-encode at a quality in [jpeg_quality_min, jpeg_quality_max];
-    with probability `resize_prob` resize by a factor in [resize_min, resize_max] and back."""
-
-    jpeg_prob: float = 0.0
-    jpeg_quality_min: int = 50
-    jpeg_quality_max: int = 95
-    resize_prob: float = 0.0
-    resize_min: float = 0.5
-    resize_max: float = 1.0
-
-    def __call__(self, images: list[np.ndarray], generator: torch.Generator) -> list[np.ndarray]:
-        if self.jpeg_prob <= 0 and self.resize_prob <= 0:
-            return images  # draws nothing: the default detector run is unaffected by this stage
-        draws = torch.rand((len(images), 4), generator=generator, dtype=torch.float64).tolist()
-        out = []
-        for image, (u_jpeg, u_quality, u_resize, u_factor) in zip(images, draws):
-            if u_resize < self.resize_prob:
-                image = resize_roundtrip(image, self.resize_min + u_factor * (self.resize_max - self.resize_min))
-            if u_jpeg < self.jpeg_prob:
-                span = self.jpeg_quality_max - self.jpeg_quality_min + 1
-                image = jpeg_roundtrip(image, self.jpeg_quality_min + min(int(u_quality * span), span - 1))
-            out.append(image)
         return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from shared.training.augment import Degradations, Geometric, random_crops
+from shared.training.augment import Geometric, random_crops
 from shared.training.perturb import gaussian_blur, jpeg_roundtrip, resize_roundtrip, shuffle_patches
 from shared.training.sampler import BalancedSampler, EpochSampler
 
@@ -37,7 +37,6 @@ def test_augmentations_are_seeded_and_keep_shapes(naip_32):
     def run():
         generator = torch.Generator().manual_seed(5)
         out = Geometric()(tiles, generator)
-        out = Degradations(jpeg_prob=0.5, resize_prob=0.5)(out, generator)
         return random_crops(out, 24, generator)
 
     a, b = run(), run()
