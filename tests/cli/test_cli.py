@@ -127,7 +127,8 @@ def test_the_generator_zoo_from_the_cli(stack):
     from shared.assets import naip_scenes
 
     ds = json.loads(run_cli("--json", "datasets", "create", f"zoo-cli-{uuid.uuid4().hex[:8]}").stdout)["id"]
-    out = run_cli("ingest", "upload", ds, str(naip_scenes()[0]), "--tile-size", "256", "--label", "authenticity=real")
+    scenes = [str(p) for p in naip_scenes()[:2]]  # two scenes: one to fit the zoo on (TRAIN), one held out
+    out = run_cli("ingest", "upload", ds, *scenes, "--tile-size", "256", "--label", "authenticity=real")
     assert out.returncode == 0, out.stderr
     version = json.loads(run_cli("--json", "datasets", "version", ds, "--split", "0.5,0,0.5").stdout)["id"]
     bad = run_cli("zoo", ds, "--dataset-version", version, "--families", "autoencoder,nope")
