@@ -7,6 +7,8 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
+import pytest
+
 from shared.client import connect
 from shared.config import Settings
 from shared.stack.manager import Stack
@@ -30,6 +32,9 @@ class _Collect(HTMLParser):
             self.svgs += 1
 
 
+# The demo runs in a child process with its own 900 s limit; pytest-timeout's default of 300 s would
+# fail the test while the child, and the stack it started, ran on (a loaded machine needs more than 300).
+@pytest.mark.timeout(900)
 def test_smoke_demo_end_to_end(tmp_path):
     home = make_home("terrafake-demo-")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TERRAFAKE_TRITON_URL")}

@@ -20,6 +20,10 @@ GRADCAM_SIZE = 64
 PHOTO_TILE = 64
 
 
+# A whole (cropped) scene, judged as Detect judges one, for the "Whole scenes" section.
+SCENE = Image.open(naip_scenes()[5]).convert("RGB").crop((0, 0, 300, 200))
+
+
 def naip_tiles(scene_index: int, count: int, size: int = TILE) -> list[Image.Image]:
     scene = Image.open(naip_scenes()[scene_index]).convert("RGB")
     tiles = []
@@ -138,6 +142,12 @@ def full_report() -> DemoReport:
         gradcam_generated=[
             (tile, overlay(tile, 10 + i), p) for i, (tile, p) in enumerate(zip(generated[:3], (0.97, 0.88, 0.41)))
         ],
+        per_family=[
+            {"family": "autoencoder", "generated": 40, "roc_auc": 0.998, "type_ii_error_rate": 0.025},
+            {"family": "ddpm", "generated": 80, "roc_auc": 0.97, "type_ii_error_rate": 0.1},
+        ],
+        reliability=[(0.05, 0.02, 40), (0.35, 0.3, 10), (0.62, 0.7, 12), (0.95, 0.97, 38), (0.5, 0.0, 0)],
+        scene_heatmaps=[(SCENE, SCENE.copy(), 0.93)],
         colorization=[(p.convert("L"), Image.blend(p.convert("L").convert("RGB"), p, 0.6), p) for p in photos],
         colorizer_metrics={"psnr_db": 23.1, "ssim": 0.861, "baseline_psnr_db": 21.7, "baseline_ssim": 0.842},
         generator_metrics={

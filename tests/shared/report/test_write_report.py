@@ -11,7 +11,8 @@ from PIL import Image
 from shared.errors import InvalidArgument
 from shared.report import DemoReport, image_grid, write_report
 from shared.report.sections import SECTIONS
-from tests.shared.report.example import GRADCAM_SIZE, PHOTO_TILE, TILE
+from shared.report.images import display_scale
+from tests.shared.report.example import GRADCAM_SIZE, PHOTO_TILE, SCENE, TILE
 from tests.shared.report.parse import decode_data_uri, parse_report
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -59,7 +60,9 @@ def test_images_are_enlarged_with_whole_factors(report, written):
     assert grid == (4 * TILE * 3 + 5 * 2, 4 * TILE * 3 + 5 * 2)
     gradcam = sizes[2 : 2 + 2 * 3 * 2]
     assert gradcam == [(TILE * 3, TILE * 3), (GRADCAM_SIZE * 2, GRADCAM_SIZE * 2)] * 6
-    assert sizes[14:] == [(PHOTO_TILE * 2, PHOTO_TILE * 2)] * 9
+    scale = display_scale(SCENE.size)
+    assert sizes[14:16] == [(SCENE.width * scale, SCENE.height * scale)] * 2  # the whole scene and its heatmap
+    assert sizes[16:] == [(PHOTO_TILE * 2, PHOTO_TILE * 2)] * 9
 
 
 def test_sample_grid_keeps_pixels_crisp(report, written):
@@ -73,8 +76,8 @@ def test_sample_grid_keeps_pixels_crisp(report, written):
 
 
 def test_charts_are_well_formed_svg(written):
-    # Stage timings, generator SWD bars, three loss curves and the ROC curve.
-    assert len(written.svgs) == 6
+    # Stage timings, generator SWD bars, three loss curves, the ROC curve and the reliability diagram.
+    assert len(written.svgs) == 7
     assert_svgs_valid(written.svgs)
     roc = next(s for s in written.svgs if "ROC curve" in s)
     assert "AUC = 0.912" in roc
