@@ -112,15 +112,19 @@ def main(argv=None) -> int:
     deadline = Deadline(args.timeout, "bench.detect_native")
     data = test_image()
     results: dict = {"benchmark": "detect_native", "machine": info, "args": vars(args)}
+    from pathlib import Path
+
+    from shared.config import Settings
+
     with local_stack(queues=("cpu",)) as stack:
         token = admin_token(stack)
         name = "bench-native"
-        reg = register_export_promote(stack.grpc_address, token, stack.settings.database_url, stack.settings.home,
-                                      args.input_size, deadline, architecture=args.architecture, model_name=name)  # fmt: skip
+        home = Path(stack.home)
+        reg = register_export_promote(stack.grpc_address, token, stack.database_url, home, args.input_size, deadline,
+                                      architecture=args.architecture, model_name=name)  # fmt: skip
         results["model"] = reg
-        env = {k: v for k, v in __import__("os").environ.items()}
-        env.update(DATABASE_URL=stack.settings.database_url)
-        local = LocalServer("inprocess", env, stack.settings, stack.settings.home / "logs" / "bench-native-local.log")
+        settings = Settings.from_env().with_overrides(database_url=stack.database_url, redis_url=stack.redis_url)
+        local = LocalServer("process", stack.child_env(), settings, home / "logs" / "bench-native-local.log")
         try:
             rows = {}
             for backend, address in (("triton", stack.grpc_address), ("local", local.address)):

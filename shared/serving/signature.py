@@ -95,8 +95,8 @@ class Signature:
 def signature_for(model: nn.Module) -> Signature:
     """The serving signature of a registered generator (DDPM U-Net) or detector."""
     # Imported here so that reading a signature never pulls in the model code.
-    from shared.models.detector import ResNetDetector, SmallCNNDetector
     from shared.models.diffusion.unet import DDPMUNet
+    from shared.models.registry import MODEL_REGISTRY
 
     config = model.config
     if isinstance(model, DDPMUNet):
@@ -106,8 +106,9 @@ def signature_for(model: nn.Module) -> Signature:
             inputs.append(TensorSpec("class_labels", "int64", ()))
         noise = (config["out_channels"], config["image_size"], config["image_size"])
         return Signature("generator", tuple(inputs), (TensorSpec("noise_pred", "float32", noise),))
-    if isinstance(model, (ResNetDetector, SmallCNNDetector)):
-        image = (config["in_channels"], config["input_size"], config["input_size"])
+    spec = MODEL_REGISTRY.get(getattr(model, "registry_name", None) or "")
+    if spec is not None and spec.kind == "detector":  # every registered detector: RGB crops in, one logit out
+        image = (config.get("in_channels", 3), config["input_size"], config["input_size"])
         return Signature(
             "detector",
             (TensorSpec("image", "float32", image),),
