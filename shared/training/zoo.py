@@ -97,15 +97,16 @@ def _fit_upsampler(tiles: list[np.ndarray], steps: int, seed: int):
     return model.eval()
 
 
-def _even(image: np.ndarray, multiple: int) -> np.ndarray:
+def _padded(image: np.ndarray, multiple: int) -> np.ndarray:
+    """The image reflect-padded on the bottom and right to a multiple of `multiple` (the caller crops back)."""
     h, w = image.shape[:2]
-    return image[: h - h % multiple, : w - w % multiple]
+    return np.pad(image, ((0, -h % multiple), (0, -w % multiple), (0, 0)), mode="reflect")
 
 
 @torch.no_grad()
 def _make_autoencoder(model, image: np.ndarray, seed: int) -> np.ndarray:
-    image = _even(image, model.config["down_factor"])
-    return to_uint8(model(from_uint8(image[None])))[0]
+    h, w = image.shape[:2]
+    return to_uint8(model(from_uint8(_padded(image, model.config["down_factor"])[None])))[0][:h, :w]
 
 
 def _half(image: np.ndarray) -> np.ndarray:
@@ -115,13 +116,15 @@ def _half(image: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def _make_upsampler(model, image: np.ndarray, seed: int) -> np.ndarray:
-    return to_uint8(model(from_uint8(_half(_even(image, 2))[None])))[0]
+    h, w = image.shape[:2]
+    return to_uint8(model(from_uint8(_half(_padded(image, 2))[None])))[0][:h, :w]
 
 
 def _make_interpolation(_fitted, image: np.ndarray, seed: int) -> np.ndarray:
-    image = _even(image, 2)
     h, w = image.shape[:2]
-    return np.asarray(Image.fromarray(_half(image)).resize((w, h), Image.Resampling.BICUBIC))
+    padded = _padded(image, 2)
+    size = (padded.shape[1], padded.shape[0])
+    return np.asarray(Image.fromarray(_half(padded)).resize(size, Image.Resampling.BICUBIC))[:h, :w]
 
 
 FAMILIES: dict[str, Family] = {
