@@ -24,7 +24,10 @@ def from_uint8(array: np.ndarray, device: torch.device | str | None = None) -> t
         raise ValueError(f"expected uint8, got {array.dtype}")
     if array.ndim == 2:
         array = array[..., None]
-    x = torch.from_numpy(np.ascontiguousarray(array)).to(device=device).float()
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:  # e.g. a view of a decoded PIL image: torch wants memory it may write
+        array = array.copy()
+    x = torch.from_numpy(array).to(device=device).float()
     return (x / 127.5 - 1.0).movedim(-1, -3)
 
 
