@@ -53,7 +53,10 @@ class CropAugment:
         if not 0 < self.resize_min <= self.resize_max:
             raise ValueError(f"need 0 < resize_min <= resize_max, got {self.resize_min}, {self.resize_max}")
         if not 1 <= self.jpeg_quality_min <= self.jpeg_quality_max <= 100:
-            raise ValueError(f"need 1 <= jpeg_quality_min <= jpeg_quality_max <= 100")
+            raise ValueError(
+                f"need 1 <= jpeg_quality_min <= jpeg_quality_max <= 100, got {self.jpeg_quality_min}, "
+                f"{self.jpeg_quality_max}"
+            )
         for name in ("resize_prob", "blur_prob", "jpeg_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")

@@ -129,7 +129,6 @@ def train_generator(ctx: JobContext) -> dict:
 
 @job_task("training.detector")
 def train_detector_job(ctx: JobContext) -> dict:
-    from shared.training.data import ImageSet
     from shared.training.detector import train_detector
 
     params, store, blobs = _common(ctx)
