@@ -560,15 +560,16 @@ def profile_stages(pngs, arrays, model, database_url: str, settings, batch: int 
     """Per-image cost of each step the local-backend service does for a DetectStream item, in this process."""
     import torch
 
-    from services.images import decode_rgb, to_model_input
+    from services.images import decode_rgb
     from shared.db import Database
+    from shared.models.detector.crops import CropPolicy
     from shared.inference import label_for
     from shared.registry.store import RegistryStore
     from shared.training.scoring import detector_scores
     from terrafake.common.v1 import common_pb2
     from terrafake.detection.v1 import detection_service_pb2 as pb
 
-    size = int(model.config["input_size"])
+    policy = CropPolicy.from_config(model.config)
     imgs = pngs[:batch]
     t = {}
 
@@ -580,7 +581,7 @@ def profile_stages(pngs, arrays, model, database_url: str, settings, batch: int 
 
     timed("decode PNG (decode_rgb)", lambda: [decode_rgb(b, settings) for b in imgs], rounds)
     decoded = [decode_rgb(b, settings) for b in imgs]
-    timed("to_model_input", lambda: [to_model_input(im, size) for im in decoded], rounds)
+    timed("cut crops (CropPolicy.crops)", lambda: [policy.crops(np.asarray(im)) for im in decoded], rounds)
     db = Database(database_url, max_size=1)
     try:
         reg = RegistryStore(db)
@@ -602,7 +603,7 @@ def profile_stages(pngs, arrays, model, database_url: str, settings, batch: int 
             label, threshold, lower, upper = label_for(0.5, version.get("calibration"))
             v = pb.Verdict(p_generated=0.5, label=pb.DetectionLabel.Value(f"DETECTION_LABEL_{label}"), threshold=threshold,
                            uncertain_lower=lower, uncertain_upper=upper, model_version_id=str(version["id"]),
-                           image_width=size, image_height=size)  # fmt: skip
+                           image_width=policy.size, image_height=policy.size)  # fmt: skip
             pb.DetectStreamResponse(item_id=str(k), verdict=v).SerializeToString()
 
     timed("verdict messages (build + serialize)", verdicts, rounds)

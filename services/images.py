@@ -1,8 +1,7 @@
-"""Receiving streamed images in servicers: size limits, decoding, resizing."""
+"""Receiving streamed images in servicers: size limits and decoding (images are never resized here)."""
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image
 
 from shared.errors import InvalidArgument, ResourceExhausted
@@ -40,12 +39,3 @@ def decode_rgb(data: bytes, settings) -> Image.Image:
         if r.reason in ("TOO_MANY_BYTES", "TOO_MANY_PIXELS"):
             raise ResourceExhausted(f"image refused: {r.detail}") from None
         raise InvalidArgument(f"not a usable image ({r.reason.lower()}): {r.detail}") from None
-
-
-def to_model_input(image: Image.Image, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize to size x size (area resampling): uint8 HxWx3."""
-    from shared.imaging import resize_square
-
-    if image.size != (size, size):
-        image = resize_square(image, size)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
