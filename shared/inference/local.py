@@ -101,15 +101,6 @@ class LocalBackend:
             raise mine.error
         return mine.scores
 
-    def grad_cam(self, version: dict, image: np.ndarray) -> np.ndarray:
-        """(H, W) heatmap in [0, 1] of where the evidence for "generated" is."""
-        from shared.models import from_uint8, grad_cam
-
-        model = self.model(version)
-        with self.lock:
-            x = from_uint8(image[None]).to(self.device)
-            return grad_cam(model, x)[0].detach().cpu().numpy()
-
     def generate(self, version: dict, count: int, *, seed: int, sampler: str, steps: int, eta: float,
                  guidance_scale: float, class_label: int | None, chunk: int = 4) -> Iterator:  # fmt: skip
         from shared.training.generate import generate_images

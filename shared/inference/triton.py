@@ -5,8 +5,8 @@ is loaded explicitly (when promoted, or on first use after a restart).
 Sampling runs inside Triton in the generator's sampler model (one round trip
 per generation, measured fastest: see README); class-conditional or guided
 sampling, which that model does not take, runs the loop here and calls the
-U-Net in Triton at each step. Grad-CAM needs gradients, which an exported
-graph does not have, so heatmaps always come from the local PyTorch model.
+U-Net in Triton at each step. Detection heatmaps are maps of crop scores
+(shared.inference.judge), so Triton gives them too: no gradients needed.
 """
 
 from __future__ import annotations
