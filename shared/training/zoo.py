@@ -61,40 +61,42 @@ def _crop_side(tiles: list[np.ndarray], wanted: int, multiple: int) -> int:
     return side
 
 
-def _fit_autoencoder(tiles: list[np.ndarray], steps: int, seed: int):
-    torch.manual_seed(derive_seed(seed, "zoo-autoencoder"))
-    model = create_model("zoo-autoencoder")
+def _fit(name: str, tiles: list[np.ndarray], steps: int, seed: int, crop_side, loss_of):
+    """Train the registered zoo network `name` with Adam on seeded random crops: `loss_of(model, x)` per batch."""
+    torch.manual_seed(derive_seed(seed, name))
+    model = create_model(name)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    side = _crop_side(tiles, model.config["image_size"], model.config["down_factor"])
-    batches = _batches(tiles, side, 16, seed)
+    batches = _batches(tiles, crop_side(model.config), 16, seed)
     model.train()
     for _ in range(steps):
-        x = next(batches)
-        mean, logvar = model.encode(x)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-        reconstruction = model.decode(z)
-        kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
-        loss = F.l1_loss(reconstruction, x) + 1e-4 * kl
+        loss = loss_of(model, next(batches))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     return model.eval()
+
+
+def _autoencoder_loss(model, x: torch.Tensor) -> torch.Tensor:
+    """L1 reconstruction from a sampled latent, plus a small KL term towards a unit Gaussian."""
+    mean, logvar = model.encode(x)
+    z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+    kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
+    return F.l1_loss(model.decode(z), x) + 1e-4 * kl
+
+
+def _upsampler_loss(model, x: torch.Tensor) -> torch.Tensor:
+    small = F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True, align_corners=False)
+    return F.l1_loss(model(small), x)
+
+
+def _fit_autoencoder(tiles: list[np.ndarray], steps: int, seed: int):
+    side = lambda config: _crop_side(tiles, config["image_size"], config["down_factor"])  # noqa: E731
+    return _fit("zoo-autoencoder", tiles, steps, seed, side, _autoencoder_loss)
 
 
 def _fit_upsampler(tiles: list[np.ndarray], steps: int, seed: int):
-    torch.manual_seed(derive_seed(seed, "zoo-upsampler"))
-    model = create_model("zoo-upsampler")
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    batches = _batches(tiles, _crop_side(tiles, 2 * model.config["image_size"], 2), 16, seed)
-    model.train()
-    for _ in range(steps):
-        x = next(batches)
-        small = F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True, align_corners=False)
-        loss = F.l1_loss(model(small), x)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return model.eval()
+    side = lambda config: _crop_side(tiles, 2 * config["image_size"], 2)  # noqa: E731
+    return _fit("zoo-upsampler", tiles, steps, seed, side, _upsampler_loss)
 
 
 def _padded(image: np.ndarray, multiple: int) -> np.ndarray:
