@@ -47,8 +47,10 @@ def judge_images(backend, version: dict, images: list[Image.Image], want_heatmap
     policy = policy_of(version)
     crops, spans = [], []
     for image in images:
-        check_image(version, image)
-        cut, boxes = policy.crops(np.asarray(image.convert("RGB"), dtype=np.uint8))
+        try:  # cutting the crops checks the size: INVALID_ARGUMENT, as check_image gives
+            cut, boxes = policy.crops(np.asarray(image.convert("RGB"), dtype=np.uint8))
+        except ImageTooSmall as exc:
+            raise InvalidArgument(str(exc)) from None
         spans.append((len(crops), len(crops) + len(cut), boxes))
         crops.extend(cut)
     crop_p = np.asarray(backend.detect(version, crops), dtype=np.float64)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from shared.models import from_uint8
-from shared.models.detector.crops import CropPolicy, logit
+from shared.models.detector.crops import CropPolicy, logit, sigmoid
 
 
 @torch.no_grad()
@@ -38,7 +38,7 @@ def detector_scores(
     model: nn.Module, images: list[np.ndarray], *, device: torch.device | str = "cpu", batch_size: int = 64
 ) -> np.ndarray:
     """sigmoid(logit) per image (see `detector_logits`)."""
-    return 1.0 / (1.0 + np.exp(-detector_logits(model, images, device=device, batch_size=batch_size)))
+    return sigmoid(detector_logits(model, images, device=device, batch_size=batch_size))
 
 
 def image_logits(
