@@ -100,7 +100,7 @@ def evaluate_detector(
     The threshold and band are the calibration's unless `threshold` overrides them (then the band is
     `uncertain_band`, or empty: nothing uncertain). `families` names each generated image's generator
     family, for the per-family results. A perturbed image that becomes smaller than one crop is left
-    out of that perturbation's metrics (its count is reported). The ROC curve's first point (nobody
+    out of that perturbation's metrics. The ROC curve's first point (nobody
     called generated) has threshold +inf in theory; it is reported as 1.0 so the report stays finite.
     """
     if not real or not generated:
@@ -139,8 +139,7 @@ def evaluate_detector(
             if usable.sum() == 0 or len(set(labels[usable])) < 2:
                 continue
             metrics = _metrics_dict(labels[usable], score([p for p, u in zip(perturbed, usable) if u]), threshold, band)
-            robustness.append({"perturbation": kind, "parameter": float(value), "metrics": metrics,
-                               "num_too_small": int((~usable).sum())})  # fmt: skip
+            robustness.append({"perturbation": kind, "parameter": float(value), "metrics": metrics})
     curve = [
         {
             "threshold": min(1.0, point.threshold),

@@ -56,20 +56,16 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
     opts = params["options"]
     calibration = version.get("calibration") or {}
     override = opts.get("threshold_override")
-    robustness = opts.get("robustness", {})
-    if not any(robustness.get(k) for k in ("jpeg_qualities", "resize_factors", "blur_sigmas")):
-        robustness = {"jpeg_qualities": (90, 75, 50), "resize_factors": (0.5, 0.75, 1.5), "blur_sigmas": (1.0,)}
+    asked = {k: tuple(v) for k, v in opts.get("robustness", {}).items() if v}
+    # Perturbations asked for: only those (an empty kind is none of it); none asked: evaluate_detector's defaults.
+    perturbations = {k: asked.get(k, ()) for k in ("jpeg_qualities", "resize_factors", "blur_sigmas")} if asked else {}
     report = evaluate_detector(
         model, real, [im for im, _ in generated], calibration=calibration, threshold=override or None,
         families=[r["labels"].get("family", "unlabelled") for _, r in generated],
-        jpeg_qualities=tuple(robustness.get("jpeg_qualities") or ()),
-        resize_factors=tuple(robustness.get("resize_factors") or ()),
-        blur_sigmas=tuple(robustness.get("blur_sigmas") or ()),
-        roc_points=int(opts.get("roc_points") or 50), device=device,
+        roc_points=int(opts.get("roc_points") or 50), device=device, **perturbations,
     )  # fmt: skip
     for entry in report.get("robustness", []):
         entry["perturbation"] = "PERTURBATION_" + str(entry["perturbation"]).removeprefix("PERTURBATION_")
-        entry.pop("num_too_small", None)
     metrics = _flatten("", report, {})
     metrics["num_too_small"] = float(len(images) - sum(fits))
     for entry in report["per_family"]:
