@@ -100,33 +100,14 @@ def real_splits(seed: int, tile: int, limit: int) -> dict[str, list[tuple[np.nda
     return splits
 
 
-def perturb(image: np.ndarray, kind: str, value) -> np.ndarray:
-    from PIL import Image, ImageFilter
-
-    from shared.training.perturb import jpeg_roundtrip
-
-    if kind == "jpeg":
-        return jpeg_roundtrip(image, int(value))
-    if kind == "blur":
-        return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(float(value))))
-    h, w = image.shape[:2]  # resize the whole image, as a re-published image is, and keep it resized
-    return np.asarray(Image.fromarray(image).resize((round(w * value), round(h * value)), Image.Resampling.BICUBIC))
+def summary(metrics: dict) -> dict:
+    """The columns this benchmark prints, from a DetectorReport's metrics."""
+    return {"auc": metrics["roc_auc"], "accuracy": metrics["accuracy"], "type_i": metrics["type_i_error_rate"],
+            "type_ii": metrics["type_ii_error_rate"], "uncertain": metrics["uncertain_fraction"]}  # fmt: skip
 
 
-def judge(model, calibration: dict, images: list[np.ndarray]) -> np.ndarray:
-    from shared.training.probability import calibrated_probability
-    from shared.training.scoring import image_logits
-
-    return np.array([calibrated_probability(x, calibration) for x in image_logits(model, images)])
-
-
-def at_threshold(labels: np.ndarray, p: np.ndarray, calibration: dict) -> dict:
-    from shared.models.metrics import detector_metrics
-
-    band = (calibration["uncertain_lower"], calibration["uncertain_upper"])
-    m = detector_metrics(labels, p, calibration["threshold"], band)
-    return {"auc": m.roc_auc, "accuracy": m.accuracy, "type_i": m.type_i_error_rate, "type_ii": m.type_ii_error_rate,
-            "uncertain": m.uncertain_fraction}  # fmt: skip
+def perturbations(kind: str) -> tuple:
+    return tuple(value for k, value in PERTURBATIONS if k == kind)
 
 
 def train(arch, train_set, val_set, args, seed, work):
@@ -145,7 +126,7 @@ def run(args) -> dict:
     import torch
 
     from shared.training.data import ImageSet
-    from shared.training.probability import expected_calibration_error
+    from shared.training.evaluate import evaluate_detector
     from shared.training.zoo import FAMILIES, make_fakes
 
     families = args.families or sorted(FAMILIES)
@@ -178,34 +159,34 @@ def run(args) -> dict:
                     model, calibration = train(arch, image_set("TRAIN", keep), image_set("VAL", keep), args, seed,
                                                Path(work))  # fmt: skip
                 seconds = time.monotonic() - t1
-                p_real = judge(model, calibration, test_real)
-                targets = [held] if held else families
                 row = {"seed": seed, "architecture": arch, "held_out": held or "(none)", "train_seconds": seconds,
                        "calibration": {k: v for k, v in calibration.items() if k != "reliability"}}  # fmt: skip
-                per_family = {}
-                for f in targets:
-                    p_fake = judge(model, calibration, fakes["TEST"][f])
-                    labels = np.r_[np.zeros(len(p_real)), np.ones(len(p_fake))].astype(int)
-                    per_family[f] = at_threshold(labels, np.r_[p_real, p_fake], calibration)
-                row["per_family"] = per_family
-                if held is None:
-                    all_fake = [x for f in families for x in fakes["TEST"][f]]
-                    labels = np.r_[np.zeros(len(test_real)), np.ones(len(all_fake))].astype(int)
-                    p_all = np.r_[p_real, judge(model, calibration, all_fake)]
-                    row["all"] = at_threshold(labels, p_all, calibration)
-                    row["all"]["ece"] = expected_calibration_error(p_all, labels)
-                    confident = p_all >= 0.99
-                    row["all"]["confident_not_generated"] = int((confident & (p_all < calibration["uncertain_upper"])).sum())
-                    robustness = {}
-                    for kind, value in PERTURBATIONS:
-                        images = [perturb(x, kind, value) for x in test_real + all_fake]
-                        robustness[f"{kind}{value:g}"] = at_threshold(labels, judge(model, calibration, images),
-                                                                      calibration)  # fmt: skip
-                    row["robustness"] = robustness
+                # Judged as the evaluation job judges: native-scale crops, the version's calibration.
+                if held is not None:
+                    report = evaluate_detector(model, test_real, fakes["TEST"][held], calibration=calibration,
+                                               families=[held] * len(fakes["TEST"][held]), jpeg_qualities=(),
+                                               resize_factors=(), blur_sigmas=())  # fmt: skip
+                else:
+                    names = [f for f in families for _ in fakes["TEST"][f]]
+                    report = evaluate_detector(model, test_real, [x for f in families for x in fakes["TEST"][f]],
+                                               calibration=calibration, families=names,
+                                               jpeg_qualities=perturbations("jpeg"),
+                                               resize_factors=perturbations("resize"),
+                                               blur_sigmas=perturbations("blur"))  # fmt: skip
+                    row["all"] = {**summary(report["metrics"]), "ece": report["expected_calibration_error"],
+                                  "confident_not_generated": report["confident_not_generated_fraction"]}  # fmt: skip
+                    row["robustness"] = {f"{e['perturbation'].lower()}{e['parameter']:g}": summary(e["metrics"])
+                                         for e in report["robustness"]}  # fmt: skip
+                row["per_family"] = {e["family"]: summary(e["metrics"]) for e in report["per_family"]}
                 rows.append(row)
-                summary = ", ".join(f"{f} AUC {m['auc']:.3f}" for f, m in per_family.items())
-                print(f"  {arch} held out {held or '(none)'}: trained {seconds:.0f}s; {summary}", flush=True)
+                aucs = ", ".join(f"{f} AUC {m['auc']:.3f}" for f, m in row["per_family"].items())
+                print(f"  {arch} held out {held or '(none)'}: trained {seconds:.0f}s; {aucs}", flush=True)
     return {"families": families, "rows": rows}
+
+
+def robust_cell(metrics: dict | None) -> str:
+    # None: every perturbed image was smaller than one crop, so nothing could be judged.
+    return "-" if metrics is None else f"{metrics['accuracy']:.3f} / {metrics['auc']:.3f}"
 
 
 def report(results: dict, args) -> str:
@@ -226,15 +207,15 @@ def report(results: dict, args) -> str:
     full = [r for r in rows if r["held_out"] == "(none)"]
     lines.append("\nEvery family seen in training, test split")
     lines.append(table(["seed", "architecture", "accuracy", "type I", "type II", "ROC-AUC", "ECE", "uncertain",
-                        "p>=0.99 not GENERATED", "val group-fold ECE"],
+                        "p>=0.99 not GENERATED (fraction)", "val group-fold ECE"],
                        [[r["seed"], r["architecture"], r["all"]["accuracy"], r["all"]["type_i"], r["all"]["type_ii"],
                          r["all"]["auc"], r["all"]["ece"], r["all"]["uncertain"], r["all"]["confident_not_generated"],
                          r["calibration"].get("group_fold_ece", float("nan"))] for r in full], digits=3))  # fmt: skip
     lines.append("\nRobustness (test split, every family seen): accuracy / ROC-AUC")
     names = [f"{k}{v:g}" for k, v in PERTURBATIONS]
     lines.append(table(["seed", "architecture", *names],
-                       [[r["seed"], r["architecture"], *(f"{r['robustness'][n]['accuracy']:.3f} / "
-                         f"{r['robustness'][n]['auc']:.3f}" for n in names)] for r in full]))  # fmt: skip
+                       [[r["seed"], r["architecture"], *(robust_cell(r["robustness"].get(n)) for n in names)]
+                        for r in full]))  # fmt: skip
     return "\n".join(lines)
 
 
