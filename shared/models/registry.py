@@ -33,7 +33,7 @@ from shared.models.detector.probe import PretrainedProbeDetector
 from shared.models.detector.resnet import ResNetDetector
 from shared.models.detector.small_cnn import SmallCNNDetector
 from shared.models.diffusion.unet import DDPMUNet
-from shared.models.zoo import KLAutoencoder, LearnedUpsampler
+from shared.models.zoo import GANDiscriminator, KLAutoencoder, LayoutStyleGenerator, LearnedUpsampler
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
@@ -144,6 +144,18 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
         "zoo",
         "Learned x2 up-sampler (sub-pixel convolution): half-size real tiles back to full size.",
         dict(image_size=32, channels=48, num_layers=4),
+    ),
+    "zoo-gan": ModelSpec(
+        LayoutStyleGenerator,
+        "zoo",
+        "StyleGAN2-style generator (modulated convs, noise, skip toRGB, transposed-conv x2) painting texture over a 4x4-block layout.",
+        dict(image_size=64, layout_factor=4, latent_dim=64, base_channels=64, min_channels=32),
+    ),
+    "zoo-gan-discriminator": ModelSpec(
+        GANDiscriminator,
+        "zoo",
+        "The zoo GAN's critic: stride-2 conv stages to one logit per 8x8-pixel patch, trained with R1.",
+        dict(image_size=64, base_channels=32, num_stages=3),
     ),
     "colorizer-unet": ModelSpec(
         ColorizerUNet,

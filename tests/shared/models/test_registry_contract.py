@@ -42,6 +42,10 @@ def expected_output_shape(model, inputs) -> tuple[int, ...]:
         return tuple(inputs[0].shape)
     if kind == "detector":
         return (n, 1)
+    if model.registry_name == "zoo-gan":  # layout of the image in, the image out
+        return (n, 3, *(side * model.config["layout_factor"] for side in inputs[0].shape[-2:]))
+    if model.registry_name == "zoo-gan-discriminator":  # one logit per 8x8 patch
+        return (n, 1, inputs[0].shape[-2] // 8, inputs[0].shape[-1] // 8)
     if model.registry_name == "zoo-upsampler":
         return (n, 3, 2 * inputs[0].shape[-2], 2 * inputs[0].shape[-1])
     if kind == "zoo":
@@ -74,7 +78,7 @@ def test_registry_names_the_required_architectures():
         "detector-safe",
         "detector-small",
     ]
-    assert list_models("zoo") == ["zoo-autoencoder", "zoo-upsampler"]
+    assert list_models("zoo") == ["zoo-autoencoder", "zoo-gan", "zoo-gan-discriminator", "zoo-upsampler"]
     assert all(MODEL_REGISTRY[n].kind == "generator" for n in list_models("generator"))
 
 
