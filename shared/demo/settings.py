@@ -22,7 +22,7 @@ class DemoSettings:
     # The generator zoo: every registered family fitted on the training years and applied to up to
     # this many real tiles (each family fakes every one of them, at native size).
     zoo_fit_steps: int = 300
-    zoo_max_images: int = 800
+    zoo_max_images: int = 500
     # NPR on 32-px crops (stride 16) at the image's own scale: the DDPM's 32-px samples are one crop.
     detector: str = "detector-npr"
     detector_crop: int = 32

@@ -14,7 +14,14 @@ Families here, each fitted in minutes on a CPU:
 - "upsampler": the image shrunk by half and brought back by a learned x2
   up-sampler (super-resolution and learned up-sampling layers);
 - "interpolation": the image shrunk by half and brought back by bicubic
-  interpolation (no learning: the simplest up-sampling trace).
+  interpolation (no learning: the simplest up-sampling trace);
+- "gan": a StyleGAN2-style generator given only the image's 4x4-block mean
+  colours, trained adversarially (non-saturating loss, R1 penalty) to paint
+  real texture over them: every detail finer than 4 px is the GAN's;
+- "diffusion": SDEdit/DRCT-style reconstruction: the image noised to a fifth
+  of the diffusion schedule and denoised by a DDPM (DDIM, 5 steps) fitted
+  here, in 64-px windows; no up-sampling step, so the one family whose
+  trace is a denoiser's, not an up-sampler's.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from shared.models import create_model, from_uint8, to_uint8
+from shared.models.diffusion.noise_schedule import NoiseSchedule
+from shared.models.samplers import DDIMSampler
 from shared.training.rng import derive_seed
 
 
@@ -89,6 +98,49 @@ def _upsampler_loss(model, x: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(model(small), x)
 
 
+def _fit_gan(tiles: list[np.ndarray], steps: int, seed: int, *, r1_gamma: float = 1.0, r1_every: int = 4,
+             layout_weight: float = 10.0):
+    """Non-saturating GAN loss with a lazy R1 penalty on reals (StyleGAN2), Adam(0, 0.99) as StyleGAN2 uses.
+
+    The generator also pays `layout_weight` x L1 between its output's block means and the layout it was
+    given, so a fake keeps its real image's layout and only the texture is invented.
+    """
+    torch.manual_seed(derive_seed(seed, "zoo-gan"))
+    generator, critic = create_model("zoo-gan"), create_model("zoo-gan-discriminator")
+    g_opt = torch.optim.Adam(generator.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    d_opt = torch.optim.Adam(critic.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    config = generator.config
+    batches = _batches(tiles, _crop_side(tiles, config["image_size"], config["layout_factor"]), 16, seed)
+    generator.train(), critic.train()
+    for step in range(steps):
+        real = next(batches)
+        layout = generator.layout(real)
+        z = torch.randn(real.shape[0], config["latent_dim"])
+        fake = generator(layout, z)
+        d_loss = F.softplus(critic(fake.detach())).mean() + F.softplus(-critic(real)).mean()
+        if step % r1_every == 0:
+            real.requires_grad_(True)
+            (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
+            d_loss = d_loss + 0.5 * r1_gamma * r1_every * grad.pow(2).sum(dim=(1, 2, 3)).mean()
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+        g_loss = F.softplus(-critic(fake)).mean() + layout_weight * F.l1_loss(generator.layout(fake), layout)
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+    return generator.eval()
+
+
+def _diffusion_loss(model, x: torch.Tensor) -> torch.Tensor:
+    return NoiseSchedule.for_model(model).training_loss(model, x)
+
+
+def _fit_diffusion(tiles: list[np.ndarray], steps: int, seed: int):
+    side = lambda config: _crop_side(tiles, config["image_size"], 2)  # noqa: E731
+    return _fit("ddpm-unet-tiny", tiles, steps, seed, side, _diffusion_loss)
+
+
 def _fit_autoencoder(tiles: list[np.ndarray], steps: int, seed: int):
     side = lambda config: _crop_side(tiles, config["image_size"], config["down_factor"])  # noqa: E731
     return _fit("zoo-autoencoder", tiles, steps, seed, side, _autoencoder_loss)
@@ -122,6 +174,48 @@ def _make_upsampler(model, image: np.ndarray, seed: int) -> np.ndarray:
     return to_uint8(model(from_uint8(_half(_padded(image, 2))[None])))[0][:h, :w]
 
 
+@torch.no_grad()
+def _make_gan(model, image: np.ndarray, seed: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    padded = from_uint8(_padded(image, model.config["layout_factor"])[None])
+    rng = torch.Generator().manual_seed(seed)
+    z = torch.randn((1, model.config["latent_dim"]), generator=rng)
+    noises = model.noises(1, padded.shape[2], padded.shape[3], generator=rng)
+    return to_uint8(model(model.layout(padded), z, noises).clamp(-1, 1))[0][:h, :w]
+
+
+# SDEdit strength (the share of the schedule the image is noised to), DDIM steps over the whole schedule
+# (from the first one at or below that strength, 5 are run), and the largest window denoised at once
+# (the U-Net's attention grows with the square of a window's pixels).
+DIFFUSION_STRENGTH, DIFFUSION_DDIM_STEPS, DIFFUSION_WINDOW, DIFFUSION_BATCH = 0.2, 25, 64, 32
+
+
+@torch.no_grad()
+def _make_diffusion(model, image: np.ndarray, seed: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    padded = _padded(image, 2)
+    schedule = NoiseSchedule.for_model(model)
+    sampler = DDIMSampler(schedule)
+    sampler.set_timesteps(DIFFUSION_DDIM_STEPS)
+    timesteps = [int(t) for t in sampler.timesteps if t <= DIFFUSION_STRENGTH * sampler.num_train_timesteps]
+    rng = torch.Generator().manual_seed(seed)
+    side = DIFFUSION_WINDOW
+    corners = [(y, x) for y in range(0, padded.shape[0], side) for x in range(0, padded.shape[1], side)]
+    out = np.empty_like(padded)
+    # Windows of one shape are denoised in batches of at most DIFFUSION_BATCH (a large image has hundreds).
+    shapes = sorted({padded[y : y + side, x : x + side].shape for y, x in corners})
+    same_shape = [[(y, x) for y, x in corners if padded[y : y + side, x : x + side].shape == shape] for shape in shapes]
+    for group in (g[i : i + DIFFUSION_BATCH] for g in same_shape for i in range(0, len(g), DIFFUSION_BATCH)):
+        x0 = from_uint8(np.stack([padded[y : y + side, x : x + side] for y, x in group]))
+        t0 = torch.full((len(group),), timesteps[0])
+        sample = schedule.add_noise(x0, torch.randn(x0.shape, generator=rng), t0)
+        for t in timesteps:
+            sample = sampler.step(model(sample, torch.full((len(group),), t)), t, sample).prev_sample
+        for (y, x), window in zip(group, to_uint8(sample.clamp(-1, 1))):
+            out[y : y + side, x : x + side] = window
+    return out[:h, :w]
+
+
 def _make_interpolation(_fitted, image: np.ndarray, seed: int) -> np.ndarray:
     h, w = image.shape[:2]
     padded = _padded(image, 2)
@@ -135,6 +229,9 @@ FAMILIES: dict[str, Family] = {
     "upsampler": Family("upsampler", "half size, then a learned x2 up-sampler", _fit_upsampler, _make_upsampler),
     "interpolation": Family("interpolation", "half size, then bicubic x2", lambda tiles, steps, seed: None,
                             _make_interpolation),
+    "diffusion": Family("diffusion", "SDEdit: noised to strength 0.2, denoised by a DDPM (DDIM, 5 steps)",
+                        _fit_diffusion, _make_diffusion),
+    "gan": Family("gan", "StyleGAN2-style texture over the image's 4x4-block layout", _fit_gan, _make_gan),
 }  # fmt: skip
 
 

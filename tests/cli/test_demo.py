@@ -58,7 +58,7 @@ def test_smoke_demo_end_to_end(tmp_path):
     # Issue #4's five, and issue #15's calibration, uncertain-fraction and robustness targets.
     assert re.search(r"quality targets met: \d+ of 11\n", out.stdout)
     # Every zoo family and the DDPM's samples are scored on their own.
-    for family in ("autoencoder", "ddpm", "interpolation", "upsampler"):
+    for family in ("autoencoder", "ddpm", "diffusion", "gan", "interpolation", "upsampler"):
         assert re.search(rf"     {family}: \d+ fakes, ROC-AUC \d\.\d+", out.stdout), family
     report = re.search(r"report: (\S+)", out.stdout).group(1)
     html = open(report, encoding="utf-8").read()
