@@ -16,7 +16,10 @@ from terrafake.training.v1 import model_pb2, training_service_pb2 as pb, trainin
 
 _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
-DEFAULT_ARCHITECTURE = {"GENERATOR": "ddpm-unet-small", "DETECTOR": "detector-small", "COLORIZER": "colorizer-unet"}
+# The detector default is the one that ranked an unseen generator family best in leave-one-family-out
+# (bench/RESULTS.md, eighth pass: the frozen-feature probe; the from-scratch residual nets invert on a
+# family that does not up-sample).
+DEFAULT_ARCHITECTURE = {"GENERATOR": "ddpm-unet-small", "DETECTOR": "detector-effnet-probe", "COLORIZER": "colorizer-unet"}
 MAX_STEPS = 10_000_000
 
 
