@@ -63,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hold-out", nargs="+", default=None,
                    help="the families to leave out, one model each (default: every family)")
     p.add_argument("--out", default="detector_generalisation", help="results name under bench/results/")
+    p.add_argument("--crop", type=int, default=0,
+                   help="crop side of the detector (its input_size, stride half of it); 0: the architecture's own")
     return p.parse_args(argv)
 
 
@@ -119,8 +121,9 @@ def train(arch, train_set, val_set, args, seed, work):
 
     hp = {"batch_size": args.batch, "lr": 1e-3, "warmup_steps": 50, "lr_schedule": "cosine", "log_every": 50,
           **augment_hparams(args.augment)}  # fmt: skip
-    result = train_detector(train_set, val_set, architecture=arch, hparams=hp, max_steps=args.steps, work_dir=work,
-                            checkpoint_interval=10**9, seed=seed)  # fmt: skip
+    overrides = {"input_size": args.crop, "crop_stride": args.crop // 2} if args.crop else None
+    result = train_detector(train_set, val_set, architecture=arch, overrides=overrides, hparams=hp,
+                            max_steps=args.steps, work_dir=work, checkpoint_interval=10**9, seed=seed)  # fmt: skip
     from shared.models import load_model
 
     return load_model(result.model_dir), result.extra
