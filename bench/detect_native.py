@@ -25,6 +25,7 @@ import io
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -112,8 +113,6 @@ def main(argv=None) -> int:
     deadline = Deadline(args.timeout, "bench.detect_native")
     data = test_image()
     results: dict = {"benchmark": "detect_native", "machine": info, "args": vars(args)}
-    from pathlib import Path
-
     from shared.config import Settings
 
     with local_stack(queues=("cpu",)) as stack:

@@ -74,7 +74,7 @@ def main(argv=None) -> int:
         print(f"  {family}: {time.monotonic() - t0:.0f}s", flush=True)
     header = ["family", "clean |fake - real|"] + [h for name, *_ in perturbations for h in (name, "kept")]
     text = (f"Mean |fake - real| in grey levels on {len(test)} TEST tiles of {args.tile} px (seed {args.seed}, "
-            f"{args.zoo_steps} fitting steps)\n" + table(header, [rows[0], *rows[1:]], digits=3))  # fmt: skip
+            f"{args.zoo_steps} fitting steps)\n" + table(header, rows, digits=3))  # fmt: skip
     print(text)
     path = write_results("zoo_traces", {"machine": info, "arguments": vars(args), "floor_jpeg95": floor,
                                         "families": results, "text": text})  # fmt: skip

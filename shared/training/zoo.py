@@ -36,7 +36,7 @@ from PIL import Image
 
 from shared.models import create_model, from_uint8, to_uint8
 from shared.models.diffusion.noise_schedule import NoiseSchedule
-from shared.models.samplers import DDIMSampler
+from shared.models.samplers import create_sampler
 from shared.training.rng import derive_seed
 
 
@@ -195,16 +195,17 @@ def _make_diffusion(model, image: np.ndarray, seed: int) -> np.ndarray:
     h, w = image.shape[:2]
     padded = _padded(image, 2)
     schedule = NoiseSchedule.for_model(model)
-    sampler = DDIMSampler(schedule)
-    sampler.set_timesteps(DIFFUSION_DDIM_STEPS)
+    sampler = create_sampler("ddim", schedule, num_steps=DIFFUSION_DDIM_STEPS)
     timesteps = [int(t) for t in sampler.timesteps if t <= DIFFUSION_STRENGTH * sampler.num_train_timesteps]
     rng = torch.Generator().manual_seed(seed)
     side = DIFFUSION_WINDOW
     corners = [(y, x) for y in range(0, padded.shape[0], side) for x in range(0, padded.shape[1], side)]
     out = np.empty_like(padded)
+    by_shape: dict[tuple, list[tuple[int, int]]] = {}
+    for y, x in corners:
+        by_shape.setdefault(padded[y : y + side, x : x + side].shape, []).append((y, x))
     # Windows of one shape are denoised in batches of at most DIFFUSION_BATCH (a large image has hundreds).
-    shapes = sorted({padded[y : y + side, x : x + side].shape for y, x in corners})
-    same_shape = [[(y, x) for y, x in corners if padded[y : y + side, x : x + side].shape == shape] for shape in shapes]
+    same_shape = [by_shape[shape] for shape in sorted(by_shape)]
     for group in (g[i : i + DIFFUSION_BATCH] for g in same_shape for i in range(0, len(g), DIFFUSION_BATCH)):
         x0 = from_uint8(np.stack([padded[y : y + side, x : x + side] for y, x in group]))
         t0 = torch.full((len(group),), timesteps[0])
