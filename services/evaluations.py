@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.context import ServiceContext
-from shared.errors import InvalidArgument
+from shared.errors import FailedPrecondition, InvalidArgument
 from terrafake.ingestion.v1 import dataset_pb2
 
 
@@ -29,3 +29,19 @@ def submit_evaluation(ctx: ServiceContext, version: dict, request, options: dict
         "device": device,
     }
     return ctx.submit("evaluation.run", params, idempotency_key=request.idempotency_key)
+
+
+def leave_one_out(version: dict, message) -> dict:
+    """The checked leave-one-family-out options of a LeaveOneOutOptions message, as job params."""
+    if not message.enabled:
+        return {"enabled": False, "max_steps": 0}
+    if message.max_steps < 0:
+        raise InvalidArgument("leave_one_family_out.max_steps must not be negative (0 uses the version's own steps)")
+    if version["kind"] != "DETECTOR":
+        raise InvalidArgument(f"leave_one_family_out is for detectors; version {version['id']} is a {version['kind'].lower()}")
+    if not version.get("dataset_version_id"):
+        raise FailedPrecondition(
+            f"version {version['id']} records no dataset version it was trained on, so no family can be left out "
+            "of its training; train it with StartTraining first"
+        )
+    return {"enabled": True, "max_steps": int(message.max_steps)}

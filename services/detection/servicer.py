@@ -18,7 +18,7 @@ import time
 import grpc
 
 from services.context import ServiceContext
-from services.evaluations import submit_evaluation
+from services.evaluations import leave_one_out, submit_evaluation
 from services.convert import job as job_message
 from services.interceptors import STATUS_CODES
 from services.images import ImageBuffer, decode_rgb
@@ -201,5 +201,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         for sigma in robustness["blur_sigmas"]:
             if not 0 < sigma <= 10:
                 raise InvalidArgument("blur_sigmas must be in (0, 10] pixels")
-        job = submit_evaluation(self.ctx, version, request, {"robustness": robustness}, "auto")
+        lofo = leave_one_out(version, request.leave_one_family_out)
+        job = submit_evaluation(self.ctx, version, request, {"robustness": robustness, "leave_one_family_out": lofo},
+                                "auto")  # fmt: skip
         return pb.EvaluateDetectorResponse(job=job_message(job))

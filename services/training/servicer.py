@@ -7,7 +7,7 @@ import re
 from google.protobuf.json_format import MessageToDict
 
 from services.context import ServiceContext
-from services.evaluations import submit_evaluation
+from services.evaluations import leave_one_out, submit_evaluation
 from services.convert import job as job_message
 from services.training import convert
 from shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument
@@ -240,6 +240,8 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
         if options and options != expected:
             raise InvalidArgument(f"{options} options given for a {expected} model version")
         opts = MessageToDict(getattr(request, options), preserving_proto_field_name=True) if options else {}
+        if options == "detector":
+            opts["leave_one_family_out"] = leave_one_out(version, request.detector.leave_one_family_out)
         job = submit_evaluation(self.ctx, version, request, opts, _device(request.resources))
         return pb.StartEvaluationResponse(job=job_message(job))
 

@@ -13,7 +13,7 @@ from shared.cli.errors import UsageError
 from terrafake.detection.v1 import detection_service_pb2 as det_pb
 from terrafake.generation.v1 import generation_service_pb2 as gen_pb
 from terrafake.ingestion.v1 import dataset_pb2
-from terrafake.training.v1 import model_pb2, training_service_pb2 as tr_pb
+from terrafake.training.v1 import evaluation_pb2 as ev_pb, model_pb2, training_service_pb2 as tr_pb
 
 KINDS = {"generator": 1, "detector": 2, "colorizer": 3}
 
@@ -92,6 +92,9 @@ def start_evaluation(args, client):
     split = dataset_pb2.Split.Value("SPLIT_" + args.split.upper()) if args.split else 0
     req = tr_pb.StartEvaluationRequest(model_version_id=args.version_id, dataset_version_id=args.dataset_version,
                                        split=split, max_images=args.max_images)  # fmt: skip
+    if args.leave_one_family_out:
+        lofo = ev_pb.LeaveOneOutOptions(enabled=True, max_steps=args.leave_one_out_steps)
+        req.detector.CopyFrom(ev_pb.DetectorEvaluationOptions(leave_one_family_out=lofo))
     return client.call(client.training.StartEvaluation, req).job
 
 
@@ -111,6 +114,12 @@ def print_evaluation(client, evaluation_id: str, as_json: bool) -> None:
     for key in sorted(ev.metrics):
         if "." not in key:
             print(f"  {key:<28} {ev.metrics[key]:.4f}")
+    if ev.HasField("detector") and ev.detector.leave_one_family_out:
+        print("  left out       ROC-AUC  accuracy  type I  type II  JPEG q75 ROC-AUC")
+        for row in ev.detector.leave_one_family_out:
+            m = row.metrics
+            print(f"  {row.family:<14} {m.roc_auc:7.3f}  {m.accuracy:8.3f}  {m.type_i_error_rate:6.3f}  "
+                  f"{m.type_ii_error_rate:7.3f}  {row.jpeg_q75_roc_auc:16.3f}")
 
 
 def cmd_generate(args, client) -> int:
@@ -217,6 +226,10 @@ def add_parsers(sub, funcs: dict) -> None:
     e.add_argument("--dataset-version", required=True)
     e.add_argument("--split", choices=["train", "val", "test"])
     e.add_argument("--max-images", type=int, default=0)
+    e.add_argument("--leave-one-family-out", action="store_true",
+                   help="detectors: also train one detector per generator family without it and score that family")
+    e.add_argument("--leave-one-out-steps", type=int, default=0,
+                   help="training steps of each left-out detector (0: the version's own)")
 
     z = sub.add_parser("zoo", help="build the detector's generator zoo into a dataset (runs a job)")
     z.set_defaults(func=funcs["zoo"])

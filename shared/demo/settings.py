@@ -36,6 +36,8 @@ class DemoSettings:
     detector_blur_prob: float = 0.1
     detector_jpeg_prob: float = 0.3
     detector_max_type_ii: float = 0.02
+    # Leave one family out at evaluation: one detector per family, each trained this many steps without it.
+    detector_leave_one_out_steps: int = 400
     colorizer_size: int = 64
     colorizer_steps: int = 300
     colorizer_batch: int = 8
@@ -63,6 +65,7 @@ GPU = replace(
     zoo_max_images=0,
     detector_crop=64,
     detector_steps=8000,
+    detector_leave_one_out_steps=4000,
     colorizer_size=128,
     colorizer_steps=5000,
     colorizer_width=64,
@@ -70,6 +73,6 @@ GPU = replace(
 
 # The smallest end-to-end run, for tests of the demo command itself.
 SMOKE = replace(CPU, generator_steps=30, fakes=80, sampler_steps=5, zoo_fit_steps=5, zoo_max_images=60,
-                detector_steps=30, colorizer_steps=4)
+                detector_steps=30, detector_leave_one_out_steps=5, colorizer_steps=4)
 
 PRESETS = {"cpu": CPU, "gpu": GPU, "smoke": SMOKE}

@@ -46,6 +46,9 @@ class DemoReport:
     robustness: list[dict] = field(default_factory=list)
     # [{"family": "autoencoder", "generated": 160, "roc_auc": ..., "type_ii_error_rate": ...}] on the test split.
     per_family: list[dict] = field(default_factory=list)
+    # Leave one family out: [{"family": "gan", "generated": 160, "roc_auc": ..., "accuracy": ..., "type_i_error_rate":
+    # ..., "type_ii_error_rate": ..., "jpeg_q75_roc_auc": ...}], each from a detector trained without that family.
+    leave_one_out: list[dict] = field(default_factory=list)
     # Reliability diagram: [(mean predicted p, fraction generated, count)] per bin of p.
     reliability: list[tuple[float, float, int]] = field(default_factory=list)
     # (whole scene, crop-score heatmap overlay, p(generated)): detection at native scale over large images.

@@ -55,11 +55,13 @@ def test_smoke_demo_end_to_end(tmp_path):
     # where its own training tiles are scored too.
     assert re.search(r"generator SWD against its training years \d\.\d+ \(floor", out.stdout)
     assert re.search(r"against the held-out years \d\.\d+ \(floor \d\.\d+, its training tiles \d", out.stdout)
-    # Issue #4's five, and issue #15's calibration, uncertain-fraction and robustness targets.
-    assert re.search(r"quality targets met: \d+ of 11\n", out.stdout)
+    # Issue #4's five, and issue #15's calibration, uncertain-fraction, robustness and leave-one-out targets.
+    assert re.search(r"quality targets met: \d+ of 13\n", out.stdout)
     # Every zoo family and the DDPM's samples are scored on their own.
     for family in ("autoencoder", "ddpm", "diffusion", "gan", "interpolation", "upsampler"):
         assert re.search(rf"     {family}: \d+ fakes, ROC-AUC \d\.\d+", out.stdout), family
+        # and by a detector trained without it
+        assert re.search(rf"     trained without {family}: ROC-AUC \d\.\d+ on it", out.stdout), family
     report = re.search(r"report: (\S+)", out.stdout).group(1)
     html = open(report, encoding="utf-8").read()
     page = _Collect()

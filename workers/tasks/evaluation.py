@@ -14,11 +14,11 @@ import logging
 
 from shared.datasets.loader import AUTHENTICITY, load_split, require
 from shared.datasets.store import DatasetStore
-from shared.errors import NotFound
+from shared.errors import FailedPrecondition, NotFound
 from shared.registry.store import RegistryStore
 from shared.storage import LocalBlobStore
 from workers.runtime import JobContext, job_task
-from workers.tasks.training import _device
+from workers.tasks.training import _device, family_of, image_set, labelled_rows
 
 log = logging.getLogger("terrafake.worker")
 
@@ -61,7 +61,7 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
     perturbations = {k: asked.get(k, ()) for k in ("jpeg_qualities", "resize_factors", "blur_sigmas")} if asked else {}
     report = evaluate_detector(
         model, real, [im for im, _ in generated], calibration=calibration, threshold=override or None,
-        families=[r["labels"].get("family", "unlabelled") for _, r in generated],
+        families=[family_of(r) for _, r in generated],
         roc_points=int(opts.get("roc_points") or 50), device=device, **perturbations,
     )  # fmt: skip
     for entry in report.get("robustness", []):
@@ -70,7 +70,72 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
     metrics["num_too_small"] = float(len(images) - sum(fits))
     for entry in report["per_family"]:
         metrics[f"family.{entry['family']}.roc_auc"] = float(entry["metrics"]["roc_auc"])
+    if (params["options"].get("leave_one_family_out") or {}).get("enabled"):
+        rows = leave_one_family_out(ctx, version, params, store, blobs, real, generated, device)
+        report["leave_one_family_out"] = rows
+        aucs = [row["metrics"]["roc_auc"] for row in rows]
+        metrics.update(leave_one_out_min_roc_auc=float(min(aucs)), leave_one_out_mean_roc_auc=float(sum(aucs) / len(aucs)))
+        for row in rows:
+            metrics[f"leave_one_out.{row['family']}.roc_auc"] = float(row["metrics"]["roc_auc"])
     return report, metrics
+
+
+def leave_one_family_out(ctx, version, params, store, blobs, real, generated, device) -> list[dict]:
+    """Per family of the generated images the version trained on: a detector trained by the version's recipe
+    (architecture, config, hyperparameters, calibration) on its dataset version's TRAIN and VAL splits without
+    that family, scored on the evaluated split's real images against that family's generated images (clean, and
+    both classes as JPEG q75). Checkpointed per family under the job's folder, so a requeued job resumes."""
+    from shared.models import load_model
+    from shared.models.detector.crops import CropPolicy
+    from shared.training.detector import train_detector
+    from shared.training.evaluate import evaluate_detector
+
+    crop = CropPolicy.from_config(version["config"]).size
+    source = str(version["dataset_version_id"])
+    ctx.progress(0, 1, "leave one family out: loading the training images", force=True)
+    train_rows, _ = labelled_rows(store, blobs, source, "TRAIN", crop)
+    val_rows, _ = labelled_rows(store, blobs, source, "VAL", crop)
+    trained = sorted({family_of(row) for _, row in train_rows if row["labels"].get(AUTHENTICITY) == "generated"})
+    scored = {family_of(row) for _, row in generated}
+    families = [f for f in trained if f in scored]
+    if len(trained) < 2:
+        raise FailedPrecondition(
+            f"leave one family out needs generated images of at least two families (the \"family\" label) in the TRAIN "
+            f"split of dataset version {source}, which version {version['id']} trained on; it has {trained or 'none'}. "
+            "GenerateZoo adds families"
+        )
+    if not families:
+        raise FailedPrecondition(f"the evaluated split has no generated images of the families trained on ({trained})")
+    steps = int(params["options"]["leave_one_family_out"].get("max_steps") or 0)
+    steps = steps or int((version.get("metrics") or {}).get("steps") or 0)
+    if steps <= 0:
+        raise FailedPrecondition(f"version {version['id']} records no training steps; give leave_one_family_out.max_steps")
+    hparams = {k: v for k, v in (version.get("hyperparameters") or {}).items()}
+    results = []
+    for index, family in enumerate(families):
+        train = image_set(train_rows, leave_out=family)
+        if train is None:
+            raise FailedPrecondition(f"without family {family!r} the TRAIN split of {source} has no generated images left")
+        val = image_set(val_rows, leave_out=family)
+
+        def on_step(step, total, _metrics, index=index, family=family):
+            done = index * total + step
+            ctx.progress(done, total * len(families), f"leave one family out: without {family}, step {step}/{total}")
+
+        result = train_detector(
+            train, val, architecture=version["architecture"], overrides=dict(version["config"]), hparams=hparams,
+            max_steps=steps, work_dir=ctx.work_dir / "leave-one-out" / family, checkpoint_interval=max(100, steps // 4),
+            device=device, seed=index, on_step=on_step,
+        )  # fmt: skip
+        model = load_model(result.model_dir, device=device)
+        fakes = [im for im, row in generated if family_of(row) == family]
+        scores = evaluate_detector(model, real, fakes, calibration=result.extra, jpeg_qualities=(75,),
+                                   resize_factors=(), blur_sigmas=(), device=device)  # fmt: skip
+        jpeg = scores["robustness"][0]["metrics"]["roc_auc"] if scores["robustness"] else float("nan")
+        results.append({"family": family, "num_generated": len(fakes), "metrics": scores["metrics"],
+                        "jpeg_q75_roc_auc": float(jpeg), "train_steps": steps})  # fmt: skip
+        log.info("leave one out: %s held out, ROC-AUC %.3f", family, scores["metrics"]["roc_auc"])
+    return results
 
 
 def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tuple[dict, dict]:

@@ -149,16 +149,36 @@ def train_detector_job(ctx: JobContext) -> dict:
 def _labelled_set(store, blobs, version_id: str, split: str, crop: int):
     """(the split's real (0) and generated (1) images of at least crop x crop pixels at native size, grouped by
     scene, or None without both classes; how many labelled images were smaller than a crop)."""
-    from shared.training.data import ImageSet
+    kept, small = labelled_rows(store, blobs, version_id, split, crop)
+    return image_set(kept), small
 
+
+def labelled_rows(store, blobs, version_id: str, split: str, crop: int) -> tuple[list[tuple], int]:
+    """([(image, row)] of the split's images labelled real or generated and at least crop x crop pixels at
+    native size; how many labelled images were smaller)."""
     images, rows = load_split(store, blobs, version_id, split)
     labelled_rows = [(im, row) for im, row in zip(images, rows) if row["labels"].get(AUTHENTICITY) in ("real", "generated")]
     kept = [(im, row) for im, row in labelled_rows if min(im.shape[:2]) >= crop]
+    return kept, len(labelled_rows) - len(kept)
+
+
+def family_of(row: dict) -> str:
+    """A generated image's generator family (its "family" label), "unlabelled" without one."""
+    return row["labels"].get("family") or "unlabelled"
+
+
+def image_set(kept: list[tuple], *, leave_out: str | None = None):
+    """An ImageSet (0 real, 1 generated, grouped by scene) of `labelled_rows`, without the generated images of
+    family `leave_out`; None without both classes."""
+    from shared.training.data import ImageSet
+
+    if leave_out is not None:
+        kept = [(im, row) for im, row in kept
+                if row["labels"].get(AUTHENTICITY) == "real" or family_of(row) != leave_out]  # fmt: skip
     labelled, labels = authenticity_labelled([im for im, _ in kept], [row for _, row in kept])
-    small = len(labelled_rows) - len(kept)
     if len(set(labels)) < 2:
-        return None, small
-    return ImageSet(labelled, labels, [row["origin"] for _, row in kept], mixed_sizes=True), small
+        return None
+    return ImageSet(labelled, labels, [row["origin"] for _, row in kept], mixed_sizes=True)
 
 
 @job_task("training.colorizer")

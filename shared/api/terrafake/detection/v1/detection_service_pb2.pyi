@@ -134,7 +134,7 @@ class DetectStreamResponse(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
 
 class EvaluateDetectorRequest(_message.Message):
-    __slots__ = ("model_version_id", "model_name", "dataset_version_id", "split", "max_images", "robustness", "idempotency_key")
+    __slots__ = ("model_version_id", "model_name", "dataset_version_id", "split", "max_images", "robustness", "idempotency_key", "leave_one_family_out")
     MODEL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     DATASET_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +142,7 @@ class EvaluateDetectorRequest(_message.Message):
     MAX_IMAGES_FIELD_NUMBER: _ClassVar[int]
     ROBUSTNESS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_ONE_FAMILY_OUT_FIELD_NUMBER: _ClassVar[int]
     model_version_id: str
     model_name: str
     dataset_version_id: str
@@ -149,7 +150,8 @@ class EvaluateDetectorRequest(_message.Message):
     max_images: int
     robustness: _evaluation_pb2.RobustnessOptions
     idempotency_key: str
-    def __init__(self, model_version_id: _Optional[str] = ..., model_name: _Optional[str] = ..., dataset_version_id: _Optional[str] = ..., split: _Optional[_Union[_dataset_pb2.Split, str]] = ..., max_images: _Optional[int] = ..., robustness: _Optional[_Union[_evaluation_pb2.RobustnessOptions, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    leave_one_family_out: _evaluation_pb2.LeaveOneOutOptions
+    def __init__(self, model_version_id: _Optional[str] = ..., model_name: _Optional[str] = ..., dataset_version_id: _Optional[str] = ..., split: _Optional[_Union[_dataset_pb2.Split, str]] = ..., max_images: _Optional[int] = ..., robustness: _Optional[_Union[_evaluation_pb2.RobustnessOptions, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., leave_one_family_out: _Optional[_Union[_evaluation_pb2.LeaveOneOutOptions, _Mapping]] = ...) -> None: ...
 
 class EvaluateDetectorResponse(_message.Message):
     __slots__ = ("job",)

@@ -28,7 +28,7 @@ from terrafake.ingestion.v1 import dataset_pb2 as terrafake_dot_ingestion_dot_v1
 from terrafake.training.v1 import model_pb2 as terrafake_dot_training_dot_v1_dot_model__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&terrafake/training/v1/evaluation.proto\x12\x15terrafake.training.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$terrafake/ingestion/v1/dataset.proto\x1a!terrafake/training/v1/model.proto\"X\n\x11RobustnessOptions\x12\x16\n\x0ejpeg_qualities\x18\x01 \x03(\x05\x12\x16\n\x0eresize_factors\x18\x02 \x03(\x01\x12\x13\n\x0b\x62lur_sigmas\x18\x03 \x03(\x01\"\x89\x01\n\x19\x44\x65tectorEvaluationOptions\x12<\n\nrobustness\x18\x01 \x01(\x0b\x32(.terrafake.training.v1.RobustnessOptions\x12\x1a\n\x12threshold_override\x18\x02 \x01(\x01\x12\x12\n\nroc_points\x18\x03 \x01(\x05\"\x83\x01\n\x1aGeneratorEvaluationOptions\x12\x13\n\x0bnum_samples\x18\x01 \x01(\x05\x12\x17\n\x0fswd_projections\x18\x02 \x01(\x05\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12)\n\x08sampling\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"9\n\x1a\x43olorizerEvaluationOptions\x12\x1b\n\x13per_class_label_key\x18\x01 \x01(\t\"\xa8\x01\n\x0f\x43onfusionMatrix\x12\x16\n\x0etrue_positives\x18\x01 \x01(\x03\x12\x17\n\x0f\x66\x61lse_positives\x18\x02 \x01(\x03\x12\x16\n\x0etrue_negatives\x18\x03 \x01(\x03\x12\x17\n\x0f\x66\x61lse_negatives\x18\x04 \x01(\x03\x12\x16\n\x0euncertain_real\x18\x05 \x01(\x03\x12\x1b\n\x13uncertain_generated\x18\x06 \x01(\x03\"V\n\x08RocPoint\x12\x11\n\tthreshold\x18\x01 \x01(\x01\x12\x1b\n\x13\x66\x61lse_positive_rate\x18\x02 \x01(\x01\x12\x1a\n\x12true_positive_rate\x18\x03 \x01(\x01\"\xf1\x01\n\x0f\x44\x65tectorMetrics\x12\x10\n\x08\x61\x63\x63uracy\x18\x01 \x01(\x01\x12\x19\n\x11type_i_error_rate\x18\x02 \x01(\x01\x12\x1a\n\x12type_ii_error_rate\x18\x03 \x01(\x01\x12\x11\n\tprecision\x18\x04 \x01(\x01\x12\x0e\n\x06recall\x18\x05 \x01(\x01\x12\n\n\x02\x66\x31\x18\x06 \x01(\x01\x12\x0f\n\x07roc_auc\x18\x07 \x01(\x01\x12\x1a\n\x12uncertain_fraction\x18\x08 \x01(\x01\x12\x39\n\tconfusion\x18\t \x01(\x0b\x32&.terrafake.training.v1.ConfusionMatrix\"i\n\x0eReliabilityBin\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x12\x0e\n\x06mean_p\x18\x04 \x01(\x01\x12\x1a\n\x12\x66raction_generated\x18\x05 \x01(\x01\"n\n\x0c\x46\x61milyResult\x12\x0e\n\x06\x66\x61mily\x18\x01 \x01(\t\x12\x15\n\rnum_generated\x18\x02 \x01(\x03\x12\x37\n\x07metrics\x18\x03 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\"\x99\x01\n\x10RobustnessResult\x12\x39\n\x0cperturbation\x18\x01 \x01(\x0e\x32#.terrafake.training.v1.Perturbation\x12\x11\n\tparameter\x18\x02 \x01(\x01\x12\x37\n\x07metrics\x18\x03 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\"\xeb\x03\n\x0e\x44\x65tectorReport\x12\x11\n\tthreshold\x18\x01 \x01(\x01\x12\x17\n\x0funcertain_lower\x18\x02 \x01(\x01\x12\x17\n\x0funcertain_upper\x18\x03 \x01(\x01\x12\x37\n\x07metrics\x18\x04 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\x12\x32\n\troc_curve\x18\x05 \x03(\x0b\x32\x1f.terrafake.training.v1.RocPoint\x12;\n\nrobustness\x18\x06 \x03(\x0b\x32\'.terrafake.training.v1.RobustnessResult\x12\x10\n\x08num_real\x18\x07 \x01(\x03\x12\x15\n\rnum_generated\x18\x08 \x01(\x03\x12\"\n\x1a\x65xpected_calibration_error\x18\t \x01(\x01\x12:\n\x0breliability\x18\n \x03(\x0b\x32%.terrafake.training.v1.ReliabilityBin\x12\x37\n\nper_family\x18\x0b \x03(\x0b\x32#.terrafake.training.v1.FamilyResult\x12(\n confident_not_generated_fraction\x18\x0c \x01(\x01\"\x9a\x02\n\x0fGeneratorReport\x12\x0b\n\x03swd\x18\x01 \x01(\x01\x12\x16\n\x0eswd_real_floor\x18\x02 \x01(\x01\x12\x11\n\tswd_ratio\x18\x03 \x01(\x01\x12\x15\n\rswd_per_level\x18\x04 \x03(\x01\x12 \n\x18swd_real_floor_per_level\x18\x05 \x03(\x01\x12\x15\n\rnum_generated\x18\x06 \x01(\x03\x12\x10\n\x08num_real\x18\x07 \x01(\x03\x12\x19\n\x11swd_training_data\x18\x08 \x01(\x01\x12#\n\x1bswd_training_data_per_level\x18\t \x03(\x01\x12\x14\n\x0cnum_training\x18\n \x01(\x03\x12\x17\n\x0f\x62\x61seline_source\x18\x0b \x01(\t\"\x83\x02\n\x0f\x43olorizerReport\x12\x0f\n\x07psnr_db\x18\x01 \x01(\x01\x12\x0c\n\x04ssim\x18\x02 \x01(\x01\x12\x18\n\x10\x62\x61seline_psnr_db\x18\x03 \x01(\x01\x12\x15\n\rbaseline_ssim\x18\x04 \x01(\x01\x12U\n\x11psnr_db_per_class\x18\x05 \x03(\x0b\x32:.terrafake.training.v1.ColorizerReport.PsnrDbPerClassEntry\x12\x12\n\nnum_images\x18\x06 \x01(\x03\x1a\x35\n\x13PsnrDbPerClassEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xa2\x04\n\nEvaluation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x18\n\x10model_version_id\x18\x03 \x01(\t\x12\x34\n\nmodel_kind\x18\x04 \x01(\x0e\x32 .terrafake.training.v1.ModelKind\x12\x1a\n\x12\x64\x61taset_version_id\x18\x05 \x01(\t\x12,\n\x05split\x18\x06 \x01(\x0e\x32\x1d.terrafake.ingestion.v1.Split\x12?\n\x07metrics\x18\x07 \x03(\x0b\x32..terrafake.training.v1.Evaluation.MetricsEntry\x12\x39\n\x08\x64\x65tector\x18\x08 \x01(\x0b\x32%.terrafake.training.v1.DetectorReportH\x00\x12;\n\tgenerator\x18\t \x01(\x0b\x32&.terrafake.training.v1.GeneratorReportH\x00\x12;\n\tcolorizer\x18\n \x01(\x0b\x32&.terrafake.training.v1.ColorizerReportH\x00\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x08\n\x06report*s\n\x0cPerturbation\x12\x1c\n\x18PERTURBATION_UNSPECIFIED\x10\x00\x12\x15\n\x11PERTURBATION_JPEG\x10\x01\x12\x17\n\x13PERTURBATION_RESIZE\x10\x02\x12\x15\n\x11PERTURBATION_BLUR\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&terrafake/training/v1/evaluation.proto\x12\x15terrafake.training.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$terrafake/ingestion/v1/dataset.proto\x1a!terrafake/training/v1/model.proto\"X\n\x11RobustnessOptions\x12\x16\n\x0ejpeg_qualities\x18\x01 \x03(\x05\x12\x16\n\x0eresize_factors\x18\x02 \x03(\x01\x12\x13\n\x0b\x62lur_sigmas\x18\x03 \x03(\x01\"\xd2\x01\n\x19\x44\x65tectorEvaluationOptions\x12<\n\nrobustness\x18\x01 \x01(\x0b\x32(.terrafake.training.v1.RobustnessOptions\x12\x1a\n\x12threshold_override\x18\x02 \x01(\x01\x12\x12\n\nroc_points\x18\x03 \x01(\x05\x12G\n\x14leave_one_family_out\x18\x04 \x01(\x0b\x32).terrafake.training.v1.LeaveOneOutOptions\"8\n\x12LeaveOneOutOptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x11\n\tmax_steps\x18\x02 \x01(\x03\"\x83\x01\n\x1aGeneratorEvaluationOptions\x12\x13\n\x0bnum_samples\x18\x01 \x01(\x05\x12\x17\n\x0fswd_projections\x18\x02 \x01(\x05\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12)\n\x08sampling\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"9\n\x1a\x43olorizerEvaluationOptions\x12\x1b\n\x13per_class_label_key\x18\x01 \x01(\t\"\xa8\x01\n\x0f\x43onfusionMatrix\x12\x16\n\x0etrue_positives\x18\x01 \x01(\x03\x12\x17\n\x0f\x66\x61lse_positives\x18\x02 \x01(\x03\x12\x16\n\x0etrue_negatives\x18\x03 \x01(\x03\x12\x17\n\x0f\x66\x61lse_negatives\x18\x04 \x01(\x03\x12\x16\n\x0euncertain_real\x18\x05 \x01(\x03\x12\x1b\n\x13uncertain_generated\x18\x06 \x01(\x03\"V\n\x08RocPoint\x12\x11\n\tthreshold\x18\x01 \x01(\x01\x12\x1b\n\x13\x66\x61lse_positive_rate\x18\x02 \x01(\x01\x12\x1a\n\x12true_positive_rate\x18\x03 \x01(\x01\"\xf1\x01\n\x0f\x44\x65tectorMetrics\x12\x10\n\x08\x61\x63\x63uracy\x18\x01 \x01(\x01\x12\x19\n\x11type_i_error_rate\x18\x02 \x01(\x01\x12\x1a\n\x12type_ii_error_rate\x18\x03 \x01(\x01\x12\x11\n\tprecision\x18\x04 \x01(\x01\x12\x0e\n\x06recall\x18\x05 \x01(\x01\x12\n\n\x02\x66\x31\x18\x06 \x01(\x01\x12\x0f\n\x07roc_auc\x18\x07 \x01(\x01\x12\x1a\n\x12uncertain_fraction\x18\x08 \x01(\x01\x12\x39\n\tconfusion\x18\t \x01(\x0b\x32&.terrafake.training.v1.ConfusionMatrix\"i\n\x0eReliabilityBin\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x12\x0e\n\x06mean_p\x18\x04 \x01(\x01\x12\x1a\n\x12\x66raction_generated\x18\x05 \x01(\x01\"n\n\x0c\x46\x61milyResult\x12\x0e\n\x06\x66\x61mily\x18\x01 \x01(\t\x12\x15\n\rnum_generated\x18\x02 \x01(\x03\x12\x37\n\x07metrics\x18\x03 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\"\xa2\x01\n\x11LeaveOneOutResult\x12\x0e\n\x06\x66\x61mily\x18\x01 \x01(\t\x12\x15\n\rnum_generated\x18\x02 \x01(\x03\x12\x37\n\x07metrics\x18\x03 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\x12\x18\n\x10jpeg_q75_roc_auc\x18\x04 \x01(\x01\x12\x13\n\x0btrain_steps\x18\x05 \x01(\x03\"\x99\x01\n\x10RobustnessResult\x12\x39\n\x0cperturbation\x18\x01 \x01(\x0e\x32#.terrafake.training.v1.Perturbation\x12\x11\n\tparameter\x18\x02 \x01(\x01\x12\x37\n\x07metrics\x18\x03 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\"\xb3\x04\n\x0e\x44\x65tectorReport\x12\x11\n\tthreshold\x18\x01 \x01(\x01\x12\x17\n\x0funcertain_lower\x18\x02 \x01(\x01\x12\x17\n\x0funcertain_upper\x18\x03 \x01(\x01\x12\x37\n\x07metrics\x18\x04 \x01(\x0b\x32&.terrafake.training.v1.DetectorMetrics\x12\x32\n\troc_curve\x18\x05 \x03(\x0b\x32\x1f.terrafake.training.v1.RocPoint\x12;\n\nrobustness\x18\x06 \x03(\x0b\x32\'.terrafake.training.v1.RobustnessResult\x12\x10\n\x08num_real\x18\x07 \x01(\x03\x12\x15\n\rnum_generated\x18\x08 \x01(\x03\x12\"\n\x1a\x65xpected_calibration_error\x18\t \x01(\x01\x12:\n\x0breliability\x18\n \x03(\x0b\x32%.terrafake.training.v1.ReliabilityBin\x12\x37\n\nper_family\x18\x0b \x03(\x0b\x32#.terrafake.training.v1.FamilyResult\x12(\n confident_not_generated_fraction\x18\x0c \x01(\x01\x12\x46\n\x14leave_one_family_out\x18\r \x03(\x0b\x32(.terrafake.training.v1.LeaveOneOutResult\"\x9a\x02\n\x0fGeneratorReport\x12\x0b\n\x03swd\x18\x01 \x01(\x01\x12\x16\n\x0eswd_real_floor\x18\x02 \x01(\x01\x12\x11\n\tswd_ratio\x18\x03 \x01(\x01\x12\x15\n\rswd_per_level\x18\x04 \x03(\x01\x12 \n\x18swd_real_floor_per_level\x18\x05 \x03(\x01\x12\x15\n\rnum_generated\x18\x06 \x01(\x03\x12\x10\n\x08num_real\x18\x07 \x01(\x03\x12\x19\n\x11swd_training_data\x18\x08 \x01(\x01\x12#\n\x1bswd_training_data_per_level\x18\t \x03(\x01\x12\x14\n\x0cnum_training\x18\n \x01(\x03\x12\x17\n\x0f\x62\x61seline_source\x18\x0b \x01(\t\"\x83\x02\n\x0f\x43olorizerReport\x12\x0f\n\x07psnr_db\x18\x01 \x01(\x01\x12\x0c\n\x04ssim\x18\x02 \x01(\x01\x12\x18\n\x10\x62\x61seline_psnr_db\x18\x03 \x01(\x01\x12\x15\n\rbaseline_ssim\x18\x04 \x01(\x01\x12U\n\x11psnr_db_per_class\x18\x05 \x03(\x0b\x32:.terrafake.training.v1.ColorizerReport.PsnrDbPerClassEntry\x12\x12\n\nnum_images\x18\x06 \x01(\x03\x1a\x35\n\x13PsnrDbPerClassEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xa2\x04\n\nEvaluation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x18\n\x10model_version_id\x18\x03 \x01(\t\x12\x34\n\nmodel_kind\x18\x04 \x01(\x0e\x32 .terrafake.training.v1.ModelKind\x12\x1a\n\x12\x64\x61taset_version_id\x18\x05 \x01(\t\x12,\n\x05split\x18\x06 \x01(\x0e\x32\x1d.terrafake.ingestion.v1.Split\x12?\n\x07metrics\x18\x07 \x03(\x0b\x32..terrafake.training.v1.Evaluation.MetricsEntry\x12\x39\n\x08\x64\x65tector\x18\x08 \x01(\x0b\x32%.terrafake.training.v1.DetectorReportH\x00\x12;\n\tgenerator\x18\t \x01(\x0b\x32&.terrafake.training.v1.GeneratorReportH\x00\x12;\n\tcolorizer\x18\n \x01(\x0b\x32&.terrafake.training.v1.ColorizerReportH\x00\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x08\n\x06report*s\n\x0cPerturbation\x12\x1c\n\x18PERTURBATION_UNSPECIFIED\x10\x00\x12\x15\n\x11PERTURBATION_JPEG\x10\x01\x12\x17\n\x13PERTURBATION_RESIZE\x10\x02\x12\x15\n\x11PERTURBATION_BLUR\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,38 +39,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COLORIZERREPORT_PSNRDBPERCLASSENTRY']._serialized_options = b'8\001'
   _globals['_EVALUATION_METRICSENTRY']._loaded_options = None
   _globals['_EVALUATION_METRICSENTRY']._serialized_options = b'8\001'
-  _globals['_PERTURBATION']._serialized_start=3092
-  _globals['_PERTURBATION']._serialized_end=3207
+  _globals['_PERTURBATION']._serialized_start=3460
+  _globals['_PERTURBATION']._serialized_end=3575
   _globals['_ROBUSTNESSOPTIONS']._serialized_start=201
   _globals['_ROBUSTNESSOPTIONS']._serialized_end=289
   _globals['_DETECTOREVALUATIONOPTIONS']._serialized_start=292
-  _globals['_DETECTOREVALUATIONOPTIONS']._serialized_end=429
-  _globals['_GENERATOREVALUATIONOPTIONS']._serialized_start=432
-  _globals['_GENERATOREVALUATIONOPTIONS']._serialized_end=563
-  _globals['_COLORIZEREVALUATIONOPTIONS']._serialized_start=565
-  _globals['_COLORIZEREVALUATIONOPTIONS']._serialized_end=622
-  _globals['_CONFUSIONMATRIX']._serialized_start=625
-  _globals['_CONFUSIONMATRIX']._serialized_end=793
-  _globals['_ROCPOINT']._serialized_start=795
-  _globals['_ROCPOINT']._serialized_end=881
-  _globals['_DETECTORMETRICS']._serialized_start=884
-  _globals['_DETECTORMETRICS']._serialized_end=1125
-  _globals['_RELIABILITYBIN']._serialized_start=1127
-  _globals['_RELIABILITYBIN']._serialized_end=1232
-  _globals['_FAMILYRESULT']._serialized_start=1234
-  _globals['_FAMILYRESULT']._serialized_end=1344
-  _globals['_ROBUSTNESSRESULT']._serialized_start=1347
-  _globals['_ROBUSTNESSRESULT']._serialized_end=1500
-  _globals['_DETECTORREPORT']._serialized_start=1503
-  _globals['_DETECTORREPORT']._serialized_end=1994
-  _globals['_GENERATORREPORT']._serialized_start=1997
-  _globals['_GENERATORREPORT']._serialized_end=2279
-  _globals['_COLORIZERREPORT']._serialized_start=2282
-  _globals['_COLORIZERREPORT']._serialized_end=2541
-  _globals['_COLORIZERREPORT_PSNRDBPERCLASSENTRY']._serialized_start=2488
-  _globals['_COLORIZERREPORT_PSNRDBPERCLASSENTRY']._serialized_end=2541
-  _globals['_EVALUATION']._serialized_start=2544
-  _globals['_EVALUATION']._serialized_end=3090
-  _globals['_EVALUATION_METRICSENTRY']._serialized_start=3034
-  _globals['_EVALUATION_METRICSENTRY']._serialized_end=3080
+  _globals['_DETECTOREVALUATIONOPTIONS']._serialized_end=502
+  _globals['_LEAVEONEOUTOPTIONS']._serialized_start=504
+  _globals['_LEAVEONEOUTOPTIONS']._serialized_end=560
+  _globals['_GENERATOREVALUATIONOPTIONS']._serialized_start=563
+  _globals['_GENERATOREVALUATIONOPTIONS']._serialized_end=694
+  _globals['_COLORIZEREVALUATIONOPTIONS']._serialized_start=696
+  _globals['_COLORIZEREVALUATIONOPTIONS']._serialized_end=753
+  _globals['_CONFUSIONMATRIX']._serialized_start=756
+  _globals['_CONFUSIONMATRIX']._serialized_end=924
+  _globals['_ROCPOINT']._serialized_start=926
+  _globals['_ROCPOINT']._serialized_end=1012
+  _globals['_DETECTORMETRICS']._serialized_start=1015
+  _globals['_DETECTORMETRICS']._serialized_end=1256
+  _globals['_RELIABILITYBIN']._serialized_start=1258
+  _globals['_RELIABILITYBIN']._serialized_end=1363
+  _globals['_FAMILYRESULT']._serialized_start=1365
+  _globals['_FAMILYRESULT']._serialized_end=1475
+  _globals['_LEAVEONEOUTRESULT']._serialized_start=1478
+  _globals['_LEAVEONEOUTRESULT']._serialized_end=1640
+  _globals['_ROBUSTNESSRESULT']._serialized_start=1643
+  _globals['_ROBUSTNESSRESULT']._serialized_end=1796
+  _globals['_DETECTORREPORT']._serialized_start=1799
+  _globals['_DETECTORREPORT']._serialized_end=2362
+  _globals['_GENERATORREPORT']._serialized_start=2365
+  _globals['_GENERATORREPORT']._serialized_end=2647
+  _globals['_COLORIZERREPORT']._serialized_start=2650
+  _globals['_COLORIZERREPORT']._serialized_end=2909
+  _globals['_COLORIZERREPORT_PSNRDBPERCLASSENTRY']._serialized_start=2856
+  _globals['_COLORIZERREPORT_PSNRDBPERCLASSENTRY']._serialized_end=2909
+  _globals['_EVALUATION']._serialized_start=2912
+  _globals['_EVALUATION']._serialized_end=3458
+  _globals['_EVALUATION_METRICSENTRY']._serialized_start=3402
+  _globals['_EVALUATION_METRICSENTRY']._serialized_end=3448
 # @@protoc_insertion_point(module_scope)

@@ -35,14 +35,24 @@ class RobustnessOptions(_message.Message):
     def __init__(self, jpeg_qualities: _Optional[_Iterable[int]] = ..., resize_factors: _Optional[_Iterable[float]] = ..., blur_sigmas: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class DetectorEvaluationOptions(_message.Message):
-    __slots__ = ("robustness", "threshold_override", "roc_points")
+    __slots__ = ("robustness", "threshold_override", "roc_points", "leave_one_family_out")
     ROBUSTNESS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
     ROC_POINTS_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_ONE_FAMILY_OUT_FIELD_NUMBER: _ClassVar[int]
     robustness: RobustnessOptions
     threshold_override: float
     roc_points: int
-    def __init__(self, robustness: _Optional[_Union[RobustnessOptions, _Mapping]] = ..., threshold_override: _Optional[float] = ..., roc_points: _Optional[int] = ...) -> None: ...
+    leave_one_family_out: LeaveOneOutOptions
+    def __init__(self, robustness: _Optional[_Union[RobustnessOptions, _Mapping]] = ..., threshold_override: _Optional[float] = ..., roc_points: _Optional[int] = ..., leave_one_family_out: _Optional[_Union[LeaveOneOutOptions, _Mapping]] = ...) -> None: ...
+
+class LeaveOneOutOptions(_message.Message):
+    __slots__ = ("enabled", "max_steps")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    max_steps: int
+    def __init__(self, enabled: bool = ..., max_steps: _Optional[int] = ...) -> None: ...
 
 class GeneratorEvaluationOptions(_message.Message):
     __slots__ = ("num_samples", "swd_projections", "seed", "sampling")
@@ -134,6 +144,20 @@ class FamilyResult(_message.Message):
     metrics: DetectorMetrics
     def __init__(self, family: _Optional[str] = ..., num_generated: _Optional[int] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ...) -> None: ...
 
+class LeaveOneOutResult(_message.Message):
+    __slots__ = ("family", "num_generated", "metrics", "jpeg_q75_roc_auc", "train_steps")
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    NUM_GENERATED_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    JPEG_Q75_ROC_AUC_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_STEPS_FIELD_NUMBER: _ClassVar[int]
+    family: str
+    num_generated: int
+    metrics: DetectorMetrics
+    jpeg_q75_roc_auc: float
+    train_steps: int
+    def __init__(self, family: _Optional[str] = ..., num_generated: _Optional[int] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ..., jpeg_q75_roc_auc: _Optional[float] = ..., train_steps: _Optional[int] = ...) -> None: ...
+
 class RobustnessResult(_message.Message):
     __slots__ = ("perturbation", "parameter", "metrics")
     PERTURBATION_FIELD_NUMBER: _ClassVar[int]
@@ -145,7 +169,7 @@ class RobustnessResult(_message.Message):
     def __init__(self, perturbation: _Optional[_Union[Perturbation, str]] = ..., parameter: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ...) -> None: ...
 
 class DetectorReport(_message.Message):
-    __slots__ = ("threshold", "uncertain_lower", "uncertain_upper", "metrics", "roc_curve", "robustness", "num_real", "num_generated", "expected_calibration_error", "reliability", "per_family", "confident_not_generated_fraction")
+    __slots__ = ("threshold", "uncertain_lower", "uncertain_upper", "metrics", "roc_curve", "robustness", "num_real", "num_generated", "expected_calibration_error", "reliability", "per_family", "confident_not_generated_fraction", "leave_one_family_out")
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     UNCERTAIN_LOWER_FIELD_NUMBER: _ClassVar[int]
     UNCERTAIN_UPPER_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +182,7 @@ class DetectorReport(_message.Message):
     RELIABILITY_FIELD_NUMBER: _ClassVar[int]
     PER_FAMILY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENT_NOT_GENERATED_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_ONE_FAMILY_OUT_FIELD_NUMBER: _ClassVar[int]
     threshold: float
     uncertain_lower: float
     uncertain_upper: float
@@ -170,7 +195,8 @@ class DetectorReport(_message.Message):
     reliability: _containers.RepeatedCompositeFieldContainer[ReliabilityBin]
     per_family: _containers.RepeatedCompositeFieldContainer[FamilyResult]
     confident_not_generated_fraction: float
-    def __init__(self, threshold: _Optional[float] = ..., uncertain_lower: _Optional[float] = ..., uncertain_upper: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ..., roc_curve: _Optional[_Iterable[_Union[RocPoint, _Mapping]]] = ..., robustness: _Optional[_Iterable[_Union[RobustnessResult, _Mapping]]] = ..., num_real: _Optional[int] = ..., num_generated: _Optional[int] = ..., expected_calibration_error: _Optional[float] = ..., reliability: _Optional[_Iterable[_Union[ReliabilityBin, _Mapping]]] = ..., per_family: _Optional[_Iterable[_Union[FamilyResult, _Mapping]]] = ..., confident_not_generated_fraction: _Optional[float] = ...) -> None: ...
+    leave_one_family_out: _containers.RepeatedCompositeFieldContainer[LeaveOneOutResult]
+    def __init__(self, threshold: _Optional[float] = ..., uncertain_lower: _Optional[float] = ..., uncertain_upper: _Optional[float] = ..., metrics: _Optional[_Union[DetectorMetrics, _Mapping]] = ..., roc_curve: _Optional[_Iterable[_Union[RocPoint, _Mapping]]] = ..., robustness: _Optional[_Iterable[_Union[RobustnessResult, _Mapping]]] = ..., num_real: _Optional[int] = ..., num_generated: _Optional[int] = ..., expected_calibration_error: _Optional[float] = ..., reliability: _Optional[_Iterable[_Union[ReliabilityBin, _Mapping]]] = ..., per_family: _Optional[_Iterable[_Union[FamilyResult, _Mapping]]] = ..., confident_not_generated_fraction: _Optional[float] = ..., leave_one_family_out: _Optional[_Iterable[_Union[LeaveOneOutResult, _Mapping]]] = ...) -> None: ...
 
 class GeneratorReport(_message.Message):
     __slots__ = ("swd", "swd_real_floor", "swd_ratio", "swd_per_level", "swd_real_floor_per_level", "num_generated", "num_real", "swd_training_data", "swd_training_data_per_level", "num_training", "baseline_source")
