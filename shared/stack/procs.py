@@ -17,9 +17,16 @@ import psutil
 
 
 def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
-    """`preferred` if it can be bound now, else a free ephemeral port."""
+    """`preferred` if a server could listen on it now, else a free ephemeral port.
+
+    The probe sets SO_REUSEADDR, as Redis, Postgres and gRPC do when they listen: a port whose
+    server was just killed keeps its closed connections in TIME_WAIT for a minute, which a plain
+    bind counts as taken, so a restarted component moved to a new port and stranded every process
+    still holding the old address. A port another process listens on is still refused.
+    """
     for candidate in ([preferred] if preferred else []) + [0]:
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, candidate))
             except OSError:

@@ -102,3 +102,53 @@ def test_postgres_starts_for_a_state_folder_its_user_cannot_reach(tmp_path):
     finally:
         pg.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_a_port_left_in_time_wait_by_a_killed_server_is_offered_again():
+    import socket
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end of the connection waits in TIME_WAIT
+    client.close()
+    assert procs.free_port(port) == port  # a listener may take it again, so it is offered again
+    server.close()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    try:
+        taken = listening.getsockname()[1]
+        assert procs.free_port(taken) != taken  # a port someone listens on is never offered
+    finally:
+        listening.close()
+
+
+def test_killed_redis_and_postgres_come_back_on_their_own_ports_and_jobs_run_again(monkeypatch):
+    from shared.client import connect
+    from terrafake.jobs.v1 import job_pb2
+
+    home = make_home("terrafake-heal-")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    stack = Stack(_settings(home, TERRAFAKE_INFERENCE_BACKEND="local"))
+    stack.up(queues=("cpu",))
+    try:
+        token = stack.settings.admin_token_file.read_text().strip()
+        with connect(stack.grpc_address, token) as c:
+            job = c.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu")
+            assert c.wait_job(job.id, timeout=60).state == job_pb2.JOB_STATE_SUCCEEDED
+            ports = stack.state["redis"]["port"], stack.state["postgres"]["port"]
+            procs.kill_hard(stack.state["redis"]["process"])
+            os.kill(stack._postgres().pid(), 9)
+            stack.up(queues=("cpu",))
+            assert (stack.state["redis"]["port"], stack.state["postgres"]["port"]) == ports
+            # The server and the worker that held the old addresses carry on: a new job runs.
+            job = c.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu")
+            assert c.wait_job(job.id, timeout=120).state == job_pb2.JOB_STATE_SUCCEEDED
+    finally:
+        stack.down()
