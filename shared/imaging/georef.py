@@ -151,8 +151,10 @@ def footprint(affine: Affine, width: int, height: int, epsg: int | None) -> Foot
         return None
     if np.any(np.abs(lat) > 90.0 + 1e-9):
         return None
-    # Converters return longitudes continuous across the raster (UTM gives
-    # lon0 + offset, possibly past 180), so min and max are the true edges.
+    if not crs.is_geographic(epsg):
+        # PROJ wraps longitudes into -180..180; make them continuous across the raster (measured from
+        # its first corner), so that min and max are the true edges of a footprint on the antimeridian.
+        lon = lon[0] + (lon - lon[0] + 180.0) % 360.0 - 180.0
     west, east = float(lon.min()), float(lon.max())
     if east - west >= 360.0:
         west, east = -180.0, 180.0

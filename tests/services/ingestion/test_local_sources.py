@@ -101,3 +101,24 @@ def test_parallel_folder_ingest_keeps_the_first_of_each_duplicate(client, datase
     report = report_of(client, finished(client, job))
     assert (int(report["items_seen"]), int(report["images_added"]), int(report["exact_duplicates"])) == (16, 8, 8)
     assert sorted(i.source_ref for i in list_images(client, dataset_id=dataset.id)) == [f"{i}-a.png" for i in range(8)]
+
+
+def test_geotiff_in_conus_albers_gets_its_footprint(client, dataset):
+    # The NAIP scene's pixels re-georeferenced in EPSG:5070 (NAD83 / Conus Albers, the usual US
+    # projection of national rasters): its top-left corner at 99.1856 W 47.0367 N, 5 m pixels.
+    import numpy as np
+    from PIL import Image
+
+    from tests.shared.imaging.test_geotiff import geotiff_bytes
+
+    with Image.open(naip_scenes()[0]) as im:
+        pixels = np.asarray(im.convert("RGB"))[:512, :512].copy()
+    raw = geotiff_bytes(pixels, epsg=5070, geographic=False, tiepoint=(-243_221.3, 2_675_825.2), scale=(5.0, 5.0),
+                        photometric="rgb")  # fmt: skip
+    staged = client.upload([("albers.tif", raw)], {}, stage_only=True)
+    job = client.ingest("IngestGeoTiff", options={"dataset_id": dataset.id, "tile_size": 256}, upload_id=staged.upload_id)
+    finished(client, job)
+    fps = [i.footprint for i in list_images(client, dataset_id=dataset.id)]
+    assert len(fps) == 4
+    # 512 px of 5 m = 2.56 km, about 0.034 degrees of longitude at 47 N: all tiles inside that box.
+    assert all(-99.19 < f.west < f.east < -99.14 and 47.01 < f.south < f.north < 47.04 for f in fps), fps
