@@ -36,6 +36,10 @@ class Database:
                         kwargs={"row_factory": dict_row, "autocommit": False},
                         open=True,
                         name="terrafake",
+                        # A connection is checked as it leaves the pool (one empty round trip): after a
+                        # Postgres restart the pool's broken connections are replaced instead of failing
+                        # the next request with "terminating connection due to unexpected postmaster exit".
+                        check=ConnectionPool.check_connection,
                     )
                     self._pid = os.getpid()
         return self._pool

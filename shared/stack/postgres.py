@@ -13,9 +13,13 @@ import os
 import pwd
 import stat
 import subprocess
+import time
 from pathlib import Path
 
+import psutil
 import psycopg
+
+from shared.stack.procs import port_open
 
 
 def _bin_dir() -> Path:
@@ -107,10 +111,29 @@ class EmbeddedPostgres:
         result = subprocess.run(
             _as_pg_user([_bin("pg_ctl"), "status", "-D", str(self.data_dir)]), capture_output=True, text=True
         )
-        return result.returncode == 0
+        if result.returncode != 0:
+            return False
+        # pg_ctl only asks whether the pid in postmaster.pid exists: a postmaster killed a moment ago is
+        # a zombie until its parent reaps it, and counts as running to pg_ctl but serves nothing.
+        # The same for one killed a moment before, still being torn down: it no longer accepts connections.
+        pid = self.pid()
+        try:
+            alive = pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+        return alive and (not self.port or port_open(self.port))
+
+    def _wait_for_a_killed_postmaster(self, timeout: float = 30.0) -> None:
+        """A postmaster killed a moment ago still holds its lock file until it is reaped, and a new one
+        refuses to start beside it ("lock file postmaster.pid already exists"): wait for it to be gone."""
+        pid = self.pid()
+        deadline = time.monotonic() + timeout
+        while pid is not None and psutil.pid_exists(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._wait_for_a_killed_postmaster()
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
         # The log is opened here and handed down as stdout/stderr (no `pg_ctl -l`): the server user
         # may not be able to reach the state folder (a 0700 /root) even though its data folder moved.

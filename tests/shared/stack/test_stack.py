@@ -116,8 +116,8 @@ def test_a_port_left_in_time_wait_by_a_killed_server_is_offered_again():
     accepted, _ = server.accept()
     accepted.close()  # the server side closes first: its end of the connection waits in TIME_WAIT
     client.close()
+    server.close()  # the server is gone (as when killed); only the TIME_WAIT connection is left
     assert procs.free_port(port) == port  # a listener may take it again, so it is offered again
-    server.close()
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
     listening.listen()
