@@ -117,7 +117,15 @@ def cmd_token_revoke(args, settings) -> int:
 
 
 def _client(args, settings):
-    return connect(args.address, args.token, settings=settings)
+    client = connect(args.address, args.token, settings=settings)
+    from shared.cli.names import resolve
+
+    try:
+        resolve(args, client)  # names where ids are expected: datasets, dataset@N, model@N, model:production
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 def watch(client, job_id: str, *, as_json: bool) -> int:

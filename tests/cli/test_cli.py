@@ -138,3 +138,41 @@ def test_the_generator_zoo_from_the_cli(stack):
     assert "state     SUCCEEDED" in made.stdout and "images_added" in made.stdout
     fakes = run_cli("datasets", "images", "--dataset", ds, "--label", "family=interpolation")
     assert "4 of 4 images" in fakes.stdout
+
+
+def test_names_where_ids_are_expected(stack, tmp_path):
+    import uuid
+
+    from shared.assets import naip_scenes
+
+    name = f"named-{uuid.uuid4().hex[:8]}"
+    assert run_cli("datasets", "create", name).returncode == 0
+    out = run_cli("ingest", "upload", name, str(naip_scenes()[0]), "--tile-size", "256", "--resize-to", "32",
+                  "--label", "authenticity=real")  # fmt: skip
+    assert out.returncode == 0 and "state     SUCCEEDED" in out.stdout, out.stderr
+    for _ in range(2):
+        assert run_cli("datasets", "version", name, "--split", "0.5,0,0.5", "--grouping", "image").returncode == 0
+    versions = run_cli("datasets", "versions", name)
+    assert versions.returncode == 0 and "version 1 (" in versions.stdout and "version 2 (" in versions.stdout
+    listed = run_cli("datasets", "images", "--version", f"{name}@1")
+    assert listed.returncode == 0 and "6 of 6 images" in listed.stdout, listed.stderr
+    # A model trained from NAME (its newest version), then named as NAME@1 and NAME:staging.
+    model = f"m-{uuid.uuid4().hex[:6]}"
+    out = run_cli("train", "generator", "--dataset-version", name, "--architecture", "ddpm-unet-tiny", "--steps", "2",
+                  "--model-name", model, "--param", "batch_size=4", timeout=300)  # fmt: skip
+    assert out.returncode == 0 and "state     SUCCEEDED" in out.stdout, out.stderr
+    out = run_cli("models", "export", f"{model}@1", timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert run_cli("models", "promote", f"{model}@1", "--stage", "staging").returncode == 0
+    out = run_cli("generate", "--version", f"{model}:staging", "--count", "1", "--steps", "2", "-o", str(tmp_path))
+    assert out.returncode == 0 and len(list(tmp_path.glob("*.png"))) == 1, out.stderr
+    # Names that match nothing say what exists or how to look.
+    for args, needle in [
+        (("datasets", "versions", "no-such-dataset"), "no dataset named 'no-such-dataset'"),
+        (("datasets", "images", "--version", f"{name}@9"), "has no version 9; it has [1, 2]"),
+        (("models", "promote", f"{model}@7", "--stage", "staging"), f"model '{model}' has no version 7"),
+        (("generate", "--version", f"{model}:production", "-o", str(tmp_path)), "has no production version"),
+        (("generate", "--version", f"{model}:gold", "-o", str(tmp_path)), "unknown stage 'gold'"),
+    ]:
+        out = run_cli(*args)
+        assert out.returncode == 1 and needle in out.stderr, (args, out.stderr)
