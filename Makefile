@@ -11,6 +11,7 @@ demo: $(STAMP)
 	$(BIN)/terrafake demo $(ARGS)
 
 test: $(STAMP) check-protos
+	scripts/install_nginx.sh
 	$(BIN)/python -m pytest $(ARGS)
 
 install: $(STAMP)

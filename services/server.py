@@ -135,7 +135,10 @@ class ModelHealth:
 class Server:
     """A running gRPC server and the background threads it owns."""
 
-    def __init__(self, settings: Settings, names: list[str], *, supervise: bool = True, max_workers: int = 32):
+    def __init__(
+        self, settings: Settings, names: list[str], *, supervise: bool = True, max_workers: int = 32,
+        reflect_all: bool = False,
+    ):  # fmt: skip
         if not settings.database_url or not settings.redis_url:
             raise ValueError("the server needs DATABASE_URL and REDIS_URL (the local stack sets them)")
         unknown = set(names) - set(SERVICES)
@@ -179,7 +182,8 @@ class Server:
             spec = SERVICES[name]
             grpc_mod = importlib.import_module(spec.module)
             getattr(grpc_mod, f"add_{spec.service}Servicer_to_server")(_servicer(spec, self.ctx), self.server)
-        for d in descriptors:
+        # Behind a front door that routes every service, reflection describes the whole deployment.
+        for d in service_descriptors(None) if reflect_all else descriptors:
             full_names.append(d.full_name)
         self.service_names = [d.full_name for d in descriptors]
         serves_models = bool({"detection", "generation"} & set(names))
@@ -222,11 +226,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run terrafake gRPC services.")
     parser.add_argument("--services", default="all", help="comma-separated: " + ",".join(SERVICES) + " (default all)")
     parser.add_argument("--no-supervisor", action="store_true", help="do not run the job supervisor thread here")
+    parser.add_argument("--reflect-all", action="store_true",
+                        help="list all five services in reflection (the process a front door sends reflection to)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     names = list(SERVICES) if args.services == "all" else [s.strip() for s in args.services.split(",") if s.strip()]
-    server = Server(settings, names, supervise=not args.no_supervisor)
+    server = Server(settings, names, supervise=not args.no_supervisor, reflect_all=args.reflect_all)
     server.start()
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,5 +1,6 @@
 """docker-compose.yml: every part the GPU deployment needs, wired with health checks."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -31,3 +32,42 @@ def test_compose_has_the_whole_platform():
     assert repo_arg.endswith("/var/lib/terrafake/triton/models")
     assert "terrafake-data:/var/lib/terrafake" in services["triton"]["volumes"]
     assert services["jobs"]["environment"]["TERRAFAKE_TRITON_URL"] == "triton:8001"
+
+
+def test_the_door_is_the_only_published_grpc_port_and_routes_to_every_service():
+    from shared.stack.door import SPLIT_SERVICES
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    door = services["door"]
+    assert door["ports"] == ["50051:50051"]
+    for name in SPLIT_SERVICES:
+        assert "ports" not in services[name], f"{name} is published beside the door"
+        host, port = door["environment"][f"TERRAFAKE_{name.upper()}_UPSTREAM"].split(":")
+        assert host == name and services[name]["environment"]["TERRAFAKE_GRPC_ADDRESS"] == f"0.0.0.0:{port}"
+        assert door["depends_on"][name]["condition"] == "service_healthy"
+    # The template the image's envsubst fills is the one the split test runs.
+    mount = next(v for v in door["volumes"] if v.endswith(":/etc/nginx/templates:ro"))
+    assert (ROOT / mount.split(":")[0]).resolve() == (ROOT / "infra/nginx/templates").resolve()
+    assert "--reflect-all" in services["jobs"]["command"]
+
+
+def test_the_kubernetes_door_uses_the_same_template_and_upstreams():
+    from shared.stack.door import SPLIT_SERVICES
+
+    kustomization = yaml.safe_load((ROOT / "infra/kustomization.yaml").read_text())
+    files = kustomization["configMapGenerator"][0]["files"]
+    assert files == ["nginx/templates/terrafake.conf.template"] and (ROOT / "infra" / files[0]).is_file()
+    docs = list(yaml.safe_load_all((ROOT / "infra/k8s/door.yaml").read_text()))
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    service = next(d for d in docs if d["kind"] == "Service")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["door"]["environment"]
+    # Every placeholder the template has is set, to the same values compose uses.
+    placeholders = set(re.findall(r"\$\{(TERRAFAKE_[A-Z_]+)\}", (ROOT / "infra" / files[0]).read_text()))
+    assert placeholders == set(env) == set(compose)
+    assert all(env[f"TERRAFAKE_{name.upper()}_UPSTREAM"] == compose[f"TERRAFAKE_{name.upper()}_UPSTREAM"]
+               for name in SPLIT_SERVICES)  # fmt: skip
+    assert service["spec"]["ports"][0]["port"] == 50051
+    volume = deployment["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
+    assert volume == kustomization["configMapGenerator"][0]["name"]
