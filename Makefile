@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test protos check-protos install clean-state
+.PHONY: demo test test-fast protos check-protos install clean-state
 
 demo: $(STAMP)
 	$(BIN)/terrafake demo $(ARGS)
@@ -13,6 +13,10 @@ demo: $(STAMP)
 test: $(STAMP) check-protos
 	scripts/install_nginx.sh
 	$(BIN)/python -m pytest $(ARGS)
+
+# The tests that need no local stack (models, training, imaging, reports, configuration).
+test-fast: $(STAMP) check-protos
+	$(BIN)/python -m pytest -m "not stack" $(ARGS)
 
 install: $(STAMP)
 

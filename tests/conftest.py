@@ -33,6 +33,14 @@ TEST_ENV = {
 }
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that uses the session stack (directly or through another fixture) `stack`, so that
+    `make test-fast` (-m "not stack") runs only the tests that need none."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+
+
 def make_home(prefix: str) -> Path:
     home = Path(tempfile.mkdtemp(prefix=prefix))
     home.chmod(0o755)  # the embedded Postgres runs as another user under root

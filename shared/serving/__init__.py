@@ -9,7 +9,7 @@
 - `OnnxUNet`, `TritonUNet`: U-Net stand-ins for `shared.models.sample` (unet_adapters.py)
 
 Tensor names and dtypes are defined once in signature.py. Benchmark of where
-the sampling loop should run: `python -m shared.serving.bench_sampling`.
+the sampling loop should run: `python -m bench.sampling_loop`.
 """
 
 from shared.serving.client import (

@@ -16,6 +16,8 @@ from shared.stack.procs import free_port
 from terrafake.jobs.v1 import job_pb2
 from tests.conftest import make_home, wait_for
 
+pytestmark = pytest.mark.stack  # each test starts stacks of its own
+
 
 class _Collect(HTMLParser):
     def __init__(self):

@@ -3,6 +3,7 @@
 import os
 
 import psycopg
+import pytest
 
 from shared.auth import TokenStore
 from shared.config import Settings
@@ -10,6 +11,8 @@ from shared.db import Database
 from shared.stack import procs
 from shared.stack.manager import Stack
 from tests.conftest import make_home
+
+pytestmark = pytest.mark.stack  # each test starts stacks of its own
 
 
 def _settings(home, **env):

@@ -11,7 +11,7 @@ Prints tables (no assertions) for a randomly initialised U-Net (default
 per-step overhead = (time - in-process time) / steps. It also prints the
 server's start time, model load times and single-call U-Net latencies.
 
-    .venv/bin/python -m shared.serving.bench_sampling --steps 20 --batch 4 --repeats 10 --threads 1
+    PYTHONPATH=. .venv/bin/python -m bench.sampling_loop --steps 20 --batch 4 --repeats 10 --threads 1
 
 On a machine with few cores use `--threads 1`: the benchmark process and the
 Triton stubs each hold onnxruntime and torch thread pools, and with all cores
