@@ -20,8 +20,15 @@ def _backend(value: str) -> str:
     return value
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _bool(value: str, name: str) -> bool:
+    """A yes/no setting; anything else is an error naming the variable (a typo used to read as False)."""
+    word = value.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError(f"{name} must be one of {sorted(_TRUE | _FALSE)}, got {value!r}")
+    return word in _TRUE
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,8 @@ class Settings:
                 for p in env.get("TERRAFAKE_INGEST_ALLOWED_ROOTS", "").split(os.pathsep)
                 if p
             ),
-            ingest_allow_private_networks=_bool(env.get("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS", "true")),
+            ingest_allow_private_networks=_bool(env.get("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS", "true"),
+                                                 "TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS"),
             triton_url=env.get("TERRAFAKE_TRITON_URL") or None,
             inference_backend=_backend(env.get("TERRAFAKE_INFERENCE_BACKEND", "triton")),
             triton_backend=env.get("TERRAFAKE_TRITON_BACKEND", "python"),
