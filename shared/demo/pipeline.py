@@ -194,7 +194,7 @@ class Demo:
                               "seed": s.seed, "color_jitter_brightness": jitter, "color_jitter_contrast": jitter,
                               "color_jitter_saturation": jitter, "resize_augment_prob": s.detector_resize_prob,
                               "blur_augment_prob": s.detector_blur_prob, "blur_sigma_max": 1.0,
-                              "jpeg_augment_prob": s.detector_jpeg_prob, "jpeg_quality_min": 60,
+                              "jpeg_augment_prob": s.detector_jpeg_prob, "jpeg_quality_min": s.detector_jpeg_quality_min,
                               "calibration_max_type_ii": s.detector_max_type_ii, "lr_schedule": "cosine"},
                              "detector")  # fmt: skip
 

@@ -34,7 +34,8 @@ class DemoSettings:
     detector_color_jitter: float = 0.15
     detector_resize_prob: float = 0.3
     detector_blur_prob: float = 0.1
-    detector_jpeg_prob: float = 0.3
+    detector_jpeg_prob: float = 0.5
+    detector_jpeg_quality_min: int = 50
     detector_max_type_ii: float = 0.02
     # Leave one family out at evaluation: one detector per family, each trained this many steps without it.
     detector_leave_one_out_steps: int = 400
