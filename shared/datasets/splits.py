@@ -83,6 +83,21 @@ def group_key(spec: SplitSpec, image: dict) -> str:
 STRATUM_LABEL = "authenticity"
 
 
+def group_strata(images: list[dict], keys: dict[str, str]) -> dict[str, str]:
+    """group key -> its stratum (the `authenticity` label) for image rows and their group keys.
+
+    A group with any real image is a real group: fakes made from a real image (the generator zoo)
+    share its footprint and origin, hence its group, and follow it. Otherwise the group takes the
+    smallest label among its images. The result never depends on the order of the rows: it used to
+    be the first image's label in id (content-hash) order, so a dataset whose fakes changed a
+    single byte could stratify, and split, its real scenes differently.
+    """
+    labels: dict[str, set[str]] = {}
+    for image in images:
+        labels.setdefault(keys[image["id"]], set()).add(str((image.get("labels") or {}).get(STRATUM_LABEL, "")))
+    return {key: "real" if "real" in values else min(values) for key, values in labels.items()}
+
+
 def assign(spec: SplitSpec, keys: set[str], strata: dict[str, str] | None = None) -> dict[str, str]:
     """group key -> "TRAIN" | "VAL" | "TEST"; each stratum (group -> stratum name) is cut separately."""
     by_stratum: dict[str, list[str]] = {}

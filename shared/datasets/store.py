@@ -189,14 +189,10 @@ class DatasetStore:
                     + "; ingest some first"
                 )
             if split is not None:
-                from shared.datasets.splits import STRATUM_LABEL
+                from shared.datasets.splits import group_strata
 
                 keys = {img["id"]: group_key(split, img) for img in images}
-                # A group's stratum is the label of its first image (groups rarely mix classes).
-                strata: dict[str, str] = {}
-                for img in images:
-                    strata.setdefault(keys[img["id"]], str((img["labels"] or {}).get(STRATUM_LABEL, "")))
-                by_group = assign(split, set(keys.values()), strata)
+                by_group = assign(split, set(keys.values()), group_strata(images, keys))
                 splits = {i: by_group[k] for i, k in keys.items()}
             else:
                 keys = {img["id"]: "" for img in images}

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from shared.datasets.splits import SplitSpec, assign, group_key
+from shared.datasets.splits import SplitSpec, assign, group_key, group_strata
 from shared.errors import InvalidArgument
 
 SPEC = SplitSpec(train=0.6, val=0.2, test=0.2, seed=3, grouping="SCENE")
@@ -37,3 +37,20 @@ def test_group_keys_and_validation():
         SplitSpec(0.5, 0.2, 0.2).validate()
     with pytest.raises(InvalidArgument, match="group_label_key"):
         SplitSpec(1, 0, 0, grouping="LABEL").validate()
+
+
+def test_a_group_with_a_real_image_is_real_whatever_order_its_rows_come_in():
+    # A real tile and two zoo fakes of it share a tile area; one DDPM sample is a group of its own.
+    rows = [
+        {"id": "00aa", "labels": {"authenticity": "generated", "family": "gan"}},
+        {"id": "77bb", "labels": {"authenticity": "real"}},
+        {"id": "ffcc", "labels": {"authenticity": "generated", "family": "autoencoder"}},
+        {"id": "1234", "labels": {"authenticity": "generated", "family": "ddpm"}},
+        {"id": "9999", "labels": {}},
+    ]
+    keys = {"00aa": "z14/1/2", "77bb": "z14/1/2", "ffcc": "z14/1/2", "1234": "origin:1234", "9999": "origin:9999"}
+    expected = {"z14/1/2": "real", "origin:1234": "generated", "origin:9999": ""}
+    assert group_strata(rows, keys) == expected
+    # The fakes' ids (content hashes) change when their bytes do: the strata must not.
+    assert group_strata(list(reversed(rows)), keys) == expected
+    assert group_strata(rows[1:] + rows[:1], keys) == expected
