@@ -38,3 +38,11 @@ class ConfiguredModule(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+
+
+def power_of_two_levels(value: int, name: str) -> int:
+    """log2(`value`) for a scale factor that must be a power of two >= 2 (ValueError naming `name` otherwise)."""
+    levels = max(int(value), 1).bit_length() - 1
+    if value < 2 or 2**levels != value:
+        raise ValueError(f"{name} must be a power of two >= 2, got {value}")
+    return levels

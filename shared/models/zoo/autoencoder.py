@@ -12,12 +12,10 @@ of `down_factor`. Fully convolutional: any such size works.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from shared.models.base import ConfiguredModule
+from shared.models.base import ConfiguredModule, power_of_two_levels
 
 
 def _block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -48,9 +46,7 @@ class KLAutoencoder(ConfiguredModule):
                 down_factor=down_factor,
             )
         )
-        levels = int(round(math.log2(down_factor)))
-        if down_factor < 2 or 2**levels != down_factor:
-            raise ValueError(f"down_factor must be a power of two >= 2, got {down_factor}")
+        levels = power_of_two_levels(down_factor, "down_factor")
         widths = [base_channels * min(2**i, 4) for i in range(levels + 1)]
         enc: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, padding=1), _block(widths[0], widths[0])]
         for i in range(levels):

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shared.models.base import ConfiguredModule
+from shared.models.base import ConfiguredModule, power_of_two_levels
 
 
 class ModulatedConv(nn.Module):
@@ -97,9 +97,7 @@ class LayoutStyleGenerator(ConfiguredModule):
                 min_channels=min_channels,
             )
         )
-        levels = int(round(math.log2(layout_factor)))
-        if layout_factor < 2 or 2**levels != layout_factor:
-            raise ValueError(f"layout_factor must be a power of two >= 2, got {layout_factor}")
+        levels = power_of_two_levels(layout_factor, "layout_factor")
         self.mapping = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.LeakyReLU(0.2),
                                      nn.Linear(latent_dim, latent_dim), nn.LeakyReLU(0.2))  # fmt: skip
         widths = [max(base_channels // 2**i, min_channels) for i in range(levels + 1)]
