@@ -18,13 +18,21 @@ ToLonLat = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @lru_cache(maxsize=64)
-def _transformer(epsg: int) -> Transformer | None:
+def _crs(epsg: int) -> CRS | None:
     try:
-        source = CRS.from_epsg(epsg)
-        if not (source.is_projected or source.is_geographic):
-            return None  # a vertical or engineering CRS has no footprint on the globe
+        return CRS.from_epsg(epsg)
+    except (CRSError, ProjError):
+        return None
+
+
+@lru_cache(maxsize=64)
+def _transformer(epsg: int) -> Transformer | None:
+    source = _crs(epsg)
+    if source is None or not (source.is_projected or source.is_geographic):
+        return None  # unknown to PROJ, or a vertical or engineering CRS with no footprint on the globe
+    try:
         return Transformer.from_crs(source, CRS.from_epsg(4326), always_xy=True)
-    except (CRSError, ProjError):  # not a CRS code PROJ knows (e.g. 32600 names a conversion)
+    except (CRSError, ProjError):  # a code PROJ knows that is not a CRS (e.g. 32600 names a conversion)
         return None
 
 
@@ -43,7 +51,5 @@ def to_lonlat_function(epsg: int) -> ToLonLat | None:
 
 def is_geographic(epsg: int) -> bool:
     """True for a lon/lat CRS."""
-    try:
-        return CRS.from_epsg(int(epsg)).is_geographic
-    except (CRSError, ProjError):
-        return False
+    source = _crs(int(epsg))
+    return source is not None and source.is_geographic
