@@ -97,7 +97,7 @@ class SplitDeployment:
         self.records["nginx"] = procs.spawn([nginx, "-p", str(self.work_dir), "-c", str(self.work_dir / "nginx.conf")],
                                             self.work_dir / "nginx.out", self.env)  # fmt: skip
         deadline = time.monotonic() + timeout
-        waiting = {**{name: port for name, port in self.service_ports.items()}, "nginx": self.port}
+        waiting = {**self.service_ports, "nginx": self.port}
         while waiting:
             for name, port in list(waiting.items()):
                 if procs.port_open(port):

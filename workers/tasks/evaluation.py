@@ -110,7 +110,7 @@ def leave_one_family_out(ctx, version, params, store, blobs, real, generated, de
     steps = steps or int((version.get("metrics") or {}).get("steps") or 0)
     if steps <= 0:
         raise FailedPrecondition(f"version {version['id']} records no training steps; give leave_one_family_out.max_steps")
-    hparams = {k: v for k, v in (version.get("hyperparameters") or {}).items()}
+    hparams = dict(version.get("hyperparameters") or {})
     results = []
     for index, family in enumerate(families):
         train = image_set(train_rows, leave_out=family)
