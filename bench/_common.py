@@ -215,12 +215,11 @@ class CpuMeter:
 
 
 def _stack_pids(stack) -> list[int]:
-    """Every pid the stack started: its processes, their children (Celery pool), Redis, the postmaster."""
+    """Every pid the stack started: supervisord, its programs, their children (Celery pool), the postmaster."""
     pids = []
-    records = list(stack.state.get("processes", {}).values())
-    redis = stack.state.get("redis", {}).get("process")
-    if redis:
-        records.append(redis)
+    names = ["grpc", "redis", "triton", *(f"worker-{q}" for q in stack.state.get("queues", []))]
+    records = [r for r in (stack.process(n) for n in names) if r]
+    records.append((stack.state.get("supervisor") or {}).get("process") or {})
     for record in records:
         pid = record.get("pid")
         if not pid:

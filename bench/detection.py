@@ -668,7 +668,7 @@ def main(argv=None) -> int:
         roots: dict[str, list[int]] = {}
         if stack is not None:
             roots["stack gRPC server"] = [(stack.process("grpc") or {}).get("pid")]
-            roots["tritonserver (+ python backend)"] = [((stack.state.get("triton") or {}).get("process") or {}).get("pid")]
+            roots["tritonserver (+ python backend)"] = [(stack.process("triton") or {}).get("pid")]
             with contextlib.suppress(OSError, ValueError, IndexError):
                 pg_dir = Path(stack.state["postgres"]["data_dir"])
                 roots["postgres"] = [int((pg_dir / "postmaster.pid").read_text().split()[0])]
@@ -789,7 +789,7 @@ def main(argv=None) -> int:
                 print(f"--- grpc log tail ---\n{log_tail(stack, 'grpc')}", file=sys.stderr)
                 raise
             finally:
-                tr = (stack.state.get("triton") or {}).get("process") or {}
+                tr = stack.process("triton") or {}
                 if tr.get("pid"):
                     our_pids.append(tr["pid"])
                     with contextlib.suppress(psutil.Error):

@@ -62,13 +62,21 @@ def cmd_stack_status(args, settings) -> int:
 def _print_status(status: dict) -> None:
     rows = []
     for name, c in status["components"].items():
-        state = "external" if c["running"] is None else ("running" if c["running"] else "stopped")
+        if c["running"] is None:
+            state = "external"
+        else:
+            # supervisord's state when not plainly running: STARTING, BACKOFF (retrying), FATAL (gave up).
+            state = "running" if c["running"] else c.get("state", "stopped").lower()
         if c.get("serving"):
             state += ", serving"
         detail = f"port {c['port']}" if c.get("port") else (f"pid {c['pid']}" if c.get("pid") else "")
-        rows.append([name, state, detail, c.get("log", "")])
+        restarts = str(c.get("restarts", "")) if c["running"] is not None else ""
+        rows.append([name, state, detail, restarts, c.get("last_exit") or "", c.get("log") or ""])
     print(f"state folder: {status['home']}")
-    print(output.table(rows, ["component", "state", "detail", "log"]))
+    supervisor = status.get("supervisor")
+    if supervisor:
+        print(f"supervisord: {'running' if supervisor['running'] else 'not running'} ({supervisor['config']})")
+    print(output.table(rows, ["component", "state", "detail", "restarts", "last exit", "log"]))
 
 
 # --- tokens (direct database access, on the server host) ---------------------------------

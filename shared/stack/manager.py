@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import grpc
+import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from shared.auth import TokenStore
@@ -26,6 +27,7 @@ from shared.config import Settings
 from shared.db import Database, migrate
 from shared.stack import procs
 from shared.stack.postgres import EmbeddedPostgres, data_dir_for
+from shared.stack.supervision import Program, Supervisor
 
 log = logging.getLogger("terrafake.stack")
 
@@ -48,6 +50,7 @@ class Stack:
         self.home = settings.home
         self.logs = self.home / "logs"
         self.state = self._load()
+        self.supervisor = Supervisor(self.home)
 
     # --- state file -------------------------------------------------------------
 
@@ -102,54 +105,83 @@ class Stack:
         data_dir = Path(pg.get("data_dir") or data_dir_for(self.home))
         return EmbeddedPostgres(data_dir, pg.get("port", 0), self.logs / "postgres.log")
 
+    def _port(self, name: str, recorded: int | None, host: str = "127.0.0.1") -> int:
+        """The port a component keeps: the recorded one while its program runs or while it is free.
+        Only when another process took it does it move (logged; the dependents' programs change
+        with it and are restarted by `apply`)."""
+        info = self.supervisor.info(name) if recorded else None
+        if recorded and info and info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
+            return recorded
+        port = procs.free_port(recorded, host)
+        if recorded and port != recorded:
+            log.warning("port %d of %s is taken by another process; %s moves to %d and its dependents restart",
+                        recorded, name, name, port)  # fmt: skip
+        return port
+
+    def _programs(self) -> list[Program]:
+        programs = []
+        pg = self.state.get("postgres", {})
+        if pg.get("managed"):
+            embedded = self._postgres()
+            programs.append(Program("postgres", embedded.command(), self.logs / "postgres.log", stop_signal="INT",
+                                    stop_wait_s=60, start_s=3, start_retries=10,
+                                    user=embedded.run_as()))  # fmt: skip
+        rd = self.state.get("redis", {})
+        if rd.get("managed"):
+            data = self.home / "redis"
+            cmd = [
+                _redis_bin(), "--port", str(rd["port"]), "--bind", "127.0.0.1", "--dir", str(data),
+                "--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+            ]  # fmt: skip
+            programs.append(Program("redis", cmd, self.logs / "redis.log"))
+        tr = self.state.get("triton", {})
+        if tr.get("managed"):
+            from shared.serving import TritonServer
+
+            server = TritonServer(self.settings.triton_repository, work_dir=self.home / "triton" / "work")
+            cmd, env = server.launch_spec(*tr["ports"])
+            programs.append(Program("triton", cmd, self.logs / "triton.log", env=_changed(env), stop_wait_s=30,
+                                    start_s=3))  # fmt: skip
+        env = _changed(self.child_env())
+        programs.append(Program("grpc", [sys.executable, "-m", "services.server"], self.logs / "grpc.log", env=env,
+                                directory=REPO_ROOT))  # fmt: skip
+        for queue in self.state.get("queues", []):
+            programs.append(Program(f"worker-{queue}", [sys.executable, "-m", "workers.main", "--queues", queue],
+                                    self.logs / f"worker-{queue}.log", env=env, directory=REPO_ROOT))  # fmt: skip
+        return programs
+
+    def _supervise(self) -> None:
+        """supervisord running with the programs the state describes."""
+        self.supervisor.write(self._programs())
+        sv = self.state.get("supervisor", {})
+        if not procs.alive(sv.get("process")):
+            sv = {"log_offset": self.supervisor.log_size()}  # restarts are counted from here
+        sv["process"] = self.supervisor.start(sv.get("process"))
+        self.state["supervisor"] = sv
+        self._save()
+
     def _start_postgres(self) -> None:
         pg = self._postgres()
-        if pg.running():
-            log.info("postgres already running on port %s", self.state["postgres"]["port"])
-            return
-        pg.port = procs.free_port(self.state["postgres"].get("port"))
-        created = pg.init()
-        pg.start()
-        self.state["postgres"].update(managed=True, data_dir=str(pg.data_dir), port=pg.port)
+        self.state["postgres"].update(managed=True, data_dir=str(pg.data_dir),
+                                      port=self._port("postgres", self.state["postgres"].get("port")))  # fmt: skip
+        pg.port = self.state["postgres"]["port"]
+        if pg.init():
+            log.info("postgres data folder initialised in %s", pg.data_dir)
         self.state["database_url"] = pg.url
-        self._save()
-        log.info("postgres %s on port %d (%s)", "initialised and started" if created else "started", pg.port, pg.data_dir)
 
     def _start_redis(self) -> None:
         rd = self.state.setdefault("redis", {})
-        if procs.alive(rd.get("process")):
-            log.info("redis already running on port %s", rd["port"])
-            return
-        port = procs.free_port(rd.get("port"))
-        data = self.home / "redis"
-        data.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            _redis_bin(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-            "--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
-        ]  # fmt: skip
-        rd.update(managed=True, port=port, process=procs.spawn(cmd, self.logs / "redis.log", dict(os.environ)))
-        self.state["redis_url"] = f"redis://127.0.0.1:{port}/0"
-        self._save()
-        self._wait(lambda: procs.port_open(port), 20, "redis", rd["process"])
-        log.info("redis started on port %d", port)
+        rd.update(managed=True, port=self._port("redis", rd.get("port")))
+        (self.home / "redis").mkdir(parents=True, exist_ok=True)
+        self.state["redis_url"] = f"redis://127.0.0.1:{rd['port']}/0"
 
     def _start_triton(self) -> None:
-        from shared.serving import TritonServer
-
         tr = self.state.setdefault("triton", {})
-        if procs.alive(tr.get("process")):
-            log.info("tritonserver already running on port %s", tr["grpc_port"])
-            return
-        repo = self.settings.triton_repository
-        repo.mkdir(parents=True, exist_ok=True)
-        server = TritonServer(repo, work_dir=self.home / "triton" / "work")
-        ports = [procs.free_port(tr.get("grpc_port")), procs.free_port(), procs.free_port()]
-        cmd, env = server.launch_spec(*ports)
-        tr.update(managed=True, grpc_port=ports[0], process=procs.spawn(cmd, self.logs / "triton.log", env))
+        recorded = tr.get("ports") or [tr.get("grpc_port"), None, None]
+        ports = [self._port("triton", p) for p in recorded]
+        self.settings.triton_repository.mkdir(parents=True, exist_ok=True)
+        tr.update(managed=True, grpc_port=ports[0], ports=ports)
         self.state["triton_url"] = f"127.0.0.1:{ports[0]}"
-        self._save()
-        self._wait(self._triton_ready, 60, "tritonserver", tr["process"])
-        log.info("tritonserver started on port %d (repository %s)", ports[0], repo)
 
     def _triton_ready(self) -> bool:
         from shared.serving import TritonClient
@@ -180,43 +212,50 @@ class Stack:
         log.info("created an admin token in %s", path)
         return token
 
-    def _start_process(self, name: str, cmd: list[str]) -> None:
-        records = self.state.setdefault("processes", {})
-        if procs.alive(records.get(name)):
-            log.info("%s already running (pid %d)", name, records[name]["pid"])
-            return
-        records[name] = procs.spawn(cmd, self.logs / f"{name}.log", self.child_env(), cwd=REPO_ROOT)
-        self._save()
-
-    def start_server(self) -> None:
-        if not procs.alive(self.state.get("processes", {}).get("grpc")):
-            host = self.settings.grpc_host
-            port = procs.free_port(self.settings.grpc_port, host)
-            if port != self.settings.grpc_port:
-                log.warning("port %d is taken; the gRPC server uses %d", self.settings.grpc_port, port)
-            self.state["grpc_address"] = f"{host}:{port}"
-        self._start_process("grpc", [sys.executable, "-m", "services.server"])
+    def _run(self, name: str, ready, timeout: float, what: str) -> None:
+        """Start a supervised program (a no-op when it runs) and wait until `ready()`."""
+        self.supervisor.start_program(name)
+        self._wait(ready, timeout, what, name)
 
     def start_worker(self, queue: str) -> None:
-        self._start_process(f"worker-{queue}", [sys.executable, "-m", "workers.main", "--queues", queue])
+        """Make sure a worker serves `queue` (after `up`; supervisord restarts it if it dies)."""
+        queues = self.state.setdefault("queues", [])
+        if queue not in queues:
+            queues.append(queue)
+            self._save()
+            self._supervise()
+        self.supervisor.start_program(f"worker-{queue}")
+        self._wait(lambda: self.process(f"worker-{queue}") is not None, 30, f"worker-{queue}", f"worker-{queue}")
 
     def stop_worker(self, queue: str) -> None:
-        procs.stop(self.state.get("processes", {}).get(f"worker-{queue}"))
+        self.supervisor.stop_program(f"worker-{queue}")
 
     def process(self, name: str) -> dict | None:
-        return self.state.get("processes", {}).get(name)
+        """{"pid", "started", "log"} of a running supervised program (postgres: runuser's or the
+        postmaster's parent), None when it is not running."""
+        info = self.supervisor.info(name) if self.supervisor.socket.exists() else None
+        if not info or not info["pid"]:
+            return None
+        try:
+            started = psutil.Process(info["pid"]).create_time()
+        except psutil.Error:
+            return None
+        return {"pid": info["pid"], "started": started, "log": info["stdout_logfile"]}
 
     # --- up / down / status ---------------------------------------------------------
 
-    def _wait(self, ready, timeout: float, what: str, record: dict | None = None) -> None:
+    def _wait(self, ready, timeout: float, what: str, program: str | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if ready():
                 return
-            if record is not None and not procs.alive(record):
-                raise StackError(f"{what} exited during start-up; see {record['log']}:\n{_tail(record['log'])}")
+            info = self.supervisor.info(program) if program else None
+            if info is not None and info["statename"] in ("FATAL", "EXITED", "STOPPED"):
+                raise StackError(f"{what} did not start ({info['statename']}: {info['spawnerr'] or 'exited'}); "
+                                 f"see {info['stdout_logfile']}:\n{_tail(info['stdout_logfile'])}")  # fmt: skip
             time.sleep(0.2)
-        where = f"; see {record['log']}:\n{_tail(record['log'])}" if record else ""
+        log_path = (self.supervisor.info(program) or {}).get("stdout_logfile") if program else None
+        where = f"; see {log_path}:\n{_tail(log_path)}" if log_path else ""
         raise StackError(f"{what} was not ready after {timeout:.0f}s{where}")
 
     def healthy(self, timeout: float = 1.0) -> bool:
@@ -230,7 +269,10 @@ class Stack:
             return False
 
     def up(self, queues: tuple[str, ...] = ("cpu", "gpu")) -> dict:
+        """Start what is not running, in dependency order, and wait for each; idempotent."""
         self.home.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self._stop_unsupervised()
         if self.settings.database_url:
             self.state.pop("postgres", None)
             self.state["database_url"] = self.settings.database_url
@@ -246,37 +288,61 @@ class Stack:
             self.state["triton_url"] = self.settings.triton_url
         elif self.settings.inference_backend == "triton":
             self._start_triton()
+        else:
+            self.state.pop("triton", None)
+        host = self.settings.grpc_host
+        info = self.supervisor.info("grpc") if self.state.get("grpc_address") else None
+        if not (info and info["pid"]):
+            port = procs.free_port(self.settings.grpc_port, host)
+            if port != self.settings.grpc_port:
+                log.warning("port %d is taken; the gRPC server uses %d", self.settings.grpc_port, port)
+            self.state["grpc_address"] = f"{host}:{port}"
+        self.state["queues"] = list(dict.fromkeys([*self.state.get("queues", []), *queues]))
         self._save()
+        self._supervise()
+        if self.state.get("postgres", {}).get("managed"):
+            pg = self._postgres()
+            self._run("postgres", pg.running, 60, "postgres")
+            pg.ensure_database()
+        if self.state.get("redis", {}).get("managed"):
+            self._run("redis", lambda: procs.port_open(self.state["redis"]["port"]), 20, "redis")
+        if self.state.get("triton", {}).get("managed"):
+            self._run("triton", self._triton_ready, 60, "tritonserver")
         applied = migrate(self.database_url)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         self._ensure_admin_token()
-        self.start_server()
-        for queue in queues:
-            self.start_worker(queue)
-        self._wait(self.healthy, 60, "gRPC server", self.process("grpc"))
+        self.supervisor.start_program("grpc")
+        for queue in self.state["queues"]:
+            self.supervisor.start_program(f"worker-{queue}")
+        self._wait(self.healthy, 60, "gRPC server", "grpc")
         return self.status()
 
-    def down(self) -> list[str]:
-        stopped = []
-        for name, record in sorted(self.state.get("processes", {}).items()):
-            if procs.stop(record):
-                stopped.append(name)
-        self.state["processes"] = {}
-        tr = self.state.get("triton", {})
-        if tr.get("managed") and procs.stop(tr.get("process")):
-            stopped.append("triton")
-        rd = self.state.get("redis", {})
-        if rd.get("managed") and procs.stop(rd.get("process")):
-            stopped.append("redis")
+    def _stop_unsupervised(self) -> None:
+        """Processes a version before supervision started on its own (stack.json "processes")."""
+        legacy = [*self.state.pop("processes", {}).values()]
+        legacy += [self.state.get(k, {}).pop("process", None) for k in ("redis", "triton")]
+        for record in legacy:
+            procs.stop(record)
         pg = self.state.get("postgres", {})
-        if pg.get("managed"):
+        if pg.get("managed") and not self.supervisor.info("postgres"):
             embedded = self._postgres()
             if embedded.running():
                 embedded.stop()
+
+    def down(self) -> list[str]:
+        sv = self.state.get("supervisor", {})
+        stopped = self.supervisor.shutdown(sv.get("process"))
+        self.state["queues"] = []
+        self.state.pop("supervisor", None)
+        pg = self.state.get("postgres", {})
+        if pg.get("managed"):
+            embedded = self._postgres()
+            if embedded.running():  # started outside supervisord (an older version, by hand)
+                embedded.stop()
                 stopped.append("postgres")
         self._save()
-        return stopped
+        return sorted(set(stopped))
 
     def status(self) -> dict:
         out = {
@@ -286,32 +352,47 @@ class Stack:
             "redis_url": self.redis_url,
             "triton_url": self.triton_url,
             "admin_token_file": str(self.settings.admin_token_file),
+            "supervisor": {"running": self.supervisor.running(), "config": str(self.supervisor.config),
+                           "log": str(self.supervisor.log)},  # fmt: skip
             "components": {},
         }
+        history = self.supervisor.history(self.state.get("supervisor", {}).get("log_offset", 0))
         comps = out["components"]
-        pg = self.state.get("postgres", {})
-        if pg.get("managed"):
-            comps["postgres"] = {"running": self._postgres().running(), "managed": True, "port": pg.get("port")}
-        else:
-            comps["postgres"] = {"running": None, "managed": False}
-        rd = self.state.get("redis", {})
-        comps["redis"] = (
-            {"running": procs.alive(rd.get("process")), "managed": True, "port": rd.get("port")}
-            if rd.get("managed")
-            else {"running": None, "managed": False}
-        )
-        tr = self.state.get("triton", {})
-        if tr.get("managed"):
-            running = procs.alive(tr.get("process"))
-            comps["triton"] = {"running": running, "managed": True, "port": tr.get("grpc_port"),
-                               "serving": running and self._triton_ready()}  # fmt: skip
-        elif self.triton_url:
-            comps["triton"] = {"running": None, "managed": False}
-        for name, record in sorted(self.state.get("processes", {}).items()):
-            comps[name] = {"running": procs.alive(record), "managed": True, "pid": record["pid"], "log": record["log"]}
+
+        def supervised(name: str, **extra) -> dict:
+            info = self.supervisor.info(name) or {}
+            seen = history.get(name, {})
+            # STARTING: alive, not yet past its `startsecs` (a component can serve before that).
+            entry = {"running": bool(info.get("pid")) and info.get("statename") in ("STARTING", "RUNNING"),
+                     "managed": True,
+                     "state": info.get("statename", "UNKNOWN"), "pid": info.get("pid") or None,
+                     "log": info.get("stdout_logfile"), "restarts": seen.get("restarts", 0),
+                     "last_exit": seen.get("last_exit"), **extra}  # fmt: skip
+            if info.get("spawnerr"):
+                entry["error"] = info["spawnerr"]
+            return entry
+
+        for name, url in (("postgres", self.database_url), ("redis", self.redis_url), ("triton", self.triton_url)):
+            record = self.state.get(name, {})
+            if record.get("managed"):
+                comps[name] = supervised(name, port=record.get("grpc_port", record.get("port")))
+            elif url:
+                comps[name] = {"running": None, "managed": False}
+        if comps.get("postgres", {}).get("running"):
+            comps["postgres"]["running"] = self._postgres().running()
+        if comps.get("triton", {}).get("managed"):
+            comps["triton"]["serving"] = comps["triton"]["running"] and self._triton_ready()
+        for name in ["grpc", *(f"worker-{q}" for q in self.state.get("queues", []))]:
+            if self.supervisor.info(name):
+                comps[name] = supervised(name)
         if "grpc" in comps:
             comps["grpc"]["serving"] = comps["grpc"]["running"] and self.healthy()
         return out
+
+
+def _changed(env: dict[str, str]) -> dict[str, str]:
+    """What a program's environment adds to or changes from this process's (which supervisord inherits)."""
+    return {k: v for k, v in env.items() if os.environ.get(k) != v}
 
 
 def _tail(path: str, n: int = 20) -> str:

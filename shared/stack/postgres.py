@@ -131,6 +131,19 @@ class EmbeddedPostgres:
         while pid is not None and psutil.pid_exists(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
 
+    def command(self) -> list[str]:
+        """The server in the foreground, for a supervisor (which runs it as `run_as()` under root)."""
+        return [
+            _bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+            "-c", "unix_socket_directories=", "-c", "max_connections=200",
+        ]  # fmt: skip
+
+    @staticmethod
+    def run_as() -> str | None:
+        """The user the server must run as: Postgres refuses root."""
+        user = _pg_user()
+        return user.pw_name if user else None
+
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._wait_for_a_killed_postmaster()

@@ -10,7 +10,7 @@ from shared.config import Settings
 from shared.db import Database
 from shared.stack import procs
 from shared.stack.manager import Stack
-from tests.conftest import make_home
+from tests.conftest import make_home, wait_for
 
 pytestmark = pytest.mark.stack  # each test starts stacks of its own
 
@@ -37,10 +37,9 @@ def test_up_down_restart_keeps_data_and_stops_exactly_what_it_started(monkeypatc
         TokenStore(db).create("survivor", "read")
         db.close()
         assert comps["triton"]["serving"]
-        records = [stack.process(n) for n in ("grpc", "worker-cpu")] + [
-            stack.state["redis"]["process"],
-            stack.state["triton"]["process"],
-        ]
+        records = [stack.process(n) for n in ("grpc", "worker-cpu", "redis", "triton")]
+        records.append(stack.state["supervisor"]["process"])
+        assert all(procs.alive(r) for r in records)
     finally:
         stopped = stack.down()
     assert set(stopped) == {"grpc", "worker-cpu", "redis", "postgres", "triton"}
@@ -131,7 +130,7 @@ def test_a_port_left_in_time_wait_by_a_killed_server_is_offered_again():
         listening.close()
 
 
-def test_killed_redis_and_postgres_come_back_on_their_own_ports_and_jobs_run_again(monkeypatch):
+def test_killed_redis_and_postgres_come_back_on_their_own_and_up_stays_idempotent(monkeypatch):
     from shared.client import connect
     from terrafake.jobs.v1 import job_pb2
 
@@ -141,17 +140,46 @@ def test_killed_redis_and_postgres_come_back_on_their_own_ports_and_jobs_run_aga
     stack = Stack(_settings(home, TERRAFAKE_INFERENCE_BACKEND="local"))
     stack.up(queues=("cpu",))
     try:
+        names = ("postgres", "redis", "grpc", "worker-cpu")
+        pids = {n: stack.process(n)["pid"] for n in names}
+        stack.up(queues=("cpu",))  # a second `up` starts nothing and moves nothing
+        assert {n: stack.process(n)["pid"] for n in names} == pids
         token = stack.settings.admin_token_file.read_text().strip()
         with connect(stack.grpc_address, token) as c:
             job = c.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu")
             assert c.wait_job(job.id, timeout=60).state == job_pb2.JOB_STATE_SUCCEEDED
             ports = stack.state["redis"]["port"], stack.state["postgres"]["port"]
-            procs.kill_hard(stack.state["redis"]["process"])
+            # Both at once, and nobody runs `stack up`: supervisord restarts them on the same ports.
+            procs.kill_hard(stack.process("redis"))
             os.kill(stack._postgres().pid(), 9)
-            stack.up(queues=("cpu",))
+            wait_for(lambda: all((stack.process(n) or {}).get("pid") not in (None, pids[n]) for n in ("redis", "postgres")),
+                     timeout=30, what="redis and postgres restarted")  # fmt: skip
             assert (stack.state["redis"]["port"], stack.state["postgres"]["port"]) == ports
-            # The server and the worker that held the old addresses carry on: a new job runs.
-            job = c.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu")
+            # The server and the worker that held the addresses carry on: a new job runs.
+            job = c.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu", idempotency_key="after-the-kills")
             assert c.wait_job(job.id, timeout=120).state == job_pb2.JOB_STATE_SUCCEEDED
+        status = stack.status()["components"]
+        assert [status[n]["restarts"] for n in names] == [1, 1, 0, 0]
+        assert "SIGKILL" in status["redis"]["last_exit"] and "SIGKILL" in status["postgres"]["last_exit"]
     finally:
         stack.down()
+
+
+def test_a_program_that_keeps_crashing_is_given_up_after_its_retries(tmp_path):
+    from shared.stack.supervision import Program, Supervisor
+
+    home = make_home("terrafake-crash-")
+    supervisor = Supervisor(home)
+    supervisor.write([Program("crasher", ["/bin/sh", "-c", "echo boom; exit 3"], home / "logs" / "crasher.log",
+                              start_s=1, start_retries=2)])  # fmt: skip
+    record = supervisor.start(None)
+    try:
+        supervisor.start_program("crasher")
+        wait_for(lambda: supervisor.info("crasher")["statename"] == "FATAL", timeout=30, what="FATAL")
+        seen = supervisor.history()["crasher"]
+        # The first start and two retries, each after a longer wait, then no more.
+        assert seen["gave_up"] and seen["last_exit"].endswith("exit status 3")
+        assert (home / "logs" / "crasher.log").read_text().count("boom") == 3
+    finally:
+        supervisor.shutdown(record)
+    assert not procs.alive(record)
