@@ -183,3 +183,40 @@ def test_a_program_that_keeps_crashing_is_given_up_after_its_retries(tmp_path):
     finally:
         supervisor.shutdown(record)
     assert not procs.alive(record)
+
+
+def test_when_a_port_is_taken_the_component_moves_and_its_dependents_restart_with_it(monkeypatch, caplog):
+    import socket
+
+    from shared.client import connect
+    from terrafake.jobs.v1 import job_pb2
+
+    home = make_home("terrafake-move-")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    stack = Stack(_settings(home, TERRAFAKE_INFERENCE_BACKEND="local"))
+    stack.up(queues=("cpu",))
+    squatter = socket.socket()
+    try:
+        old_port = stack.state["redis"]["port"]
+        pids = {n: stack.process(n)["pid"] for n in ("grpc", "worker-cpu", "postgres")}
+        stack.supervisor.stop_program("redis")
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", old_port))
+        squatter.listen()  # another program now listens on Redis's port
+        with caplog.at_level("WARNING", logger="terrafake.stack"):
+            stack.up(queues=("cpu",))
+        new_port = stack.state["redis"]["port"]
+        assert new_port != old_port and stack.redis_url.endswith(f":{new_port}/0")
+        assert f"port {old_port} of redis is taken" in caplog.text
+        # The processes that held the old address were restarted with the new one; Postgres was not.
+        now = {n: stack.process(n)["pid"] for n in pids}
+        assert now["grpc"] != pids["grpc"] and now["worker-cpu"] != pids["worker-cpu"]
+        assert now["postgres"] == pids["postgres"]
+        token = stack.settings.admin_token_file.read_text().strip()
+        with connect(stack.grpc_address, token) as c:
+            job = c.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu")
+            assert c.wait_job(job.id, timeout=120).state == job_pb2.JOB_STATE_SUCCEEDED
+    finally:
+        squatter.close()
+        stack.down()
