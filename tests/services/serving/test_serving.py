@@ -395,3 +395,18 @@ def test_evaluate_detector_through_the_detection_service(client, served, mixed_t
         client.call(client.detection.EvaluateDetector, det_pb.EvaluateDetectorRequest(
             model_name=det["model_name"], dataset_version_id=mixed.id, robustness={"jpeg_qualities": [0]}))  # fmt: skip
     assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_detection_through_triton_works_again_after_triton_is_killed(stack, client, served):
+    from shared.stack import procs
+
+    name = served[1]["model_name"]
+    before = _detect(client, scene_bytes(1), model_name=name)
+    killed = stack.process("triton")
+    procs.kill_hard(killed)  # Triton and its python-backend stubs, SIGKILL; nobody restarts it by hand
+    wait_for(lambda: (stack.process("triton") or {}).get("pid") not in (None, killed["pid"]) and stack._triton_ready(),
+             timeout=30, what="triton restarted by supervisord")  # fmt: skip
+    # The server reloads the model into the new Triton (explicit model control) on the next request.
+    after = _detect(client, scene_bytes(1), model_name=name)
+    assert after.p_generated == pytest.approx(before.p_generated, abs=1e-5)
+    assert after.label == before.label
