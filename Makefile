@@ -11,7 +11,7 @@ demo: $(STAMP)
 	$(BIN)/terrafake demo $(ARGS)
 
 test: $(STAMP) check-protos
-	scripts/install_nginx.sh
+	scripts/install_test_tools.sh
 	$(BIN)/python -m pytest $(ARGS)
 
 # The tests that need no local stack (models, training, imaging, reports, configuration).

@@ -80,6 +80,10 @@ class Settings:
     # True when TERRAFAKE_GRPC_ADDRESS was given: clients then ignore the
     # address recorded by the local stack.
     grpc_address_explicit: bool = False
+    # The web console (services/web): where it listens, and the most one upload form may carry.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_max_upload_bytes: int = 32 * 1024 * 1024
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_ca: Path | None = None
@@ -169,8 +173,15 @@ class Settings:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"TERRAFAKE_GRPC_ADDRESS must be host:port, got {address!r}")
+        web = env.get("TERRAFAKE_WEB_ADDRESS", "127.0.0.1:8080")
+        web_host, _, web_port = web.rpartition(":")
+        if not web_host or not web_port.isdigit():
+            raise ValueError(f"TERRAFAKE_WEB_ADDRESS must be host:port, got {web!r}")
         return cls(
             home=home,
+            web_host=web_host,
+            web_port=int(web_port),
+            web_max_upload_bytes=int(env.get("TERRAFAKE_WEB_MAX_UPLOAD_BYTES", 32 * 1024 * 1024)),
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             grpc_host=host,

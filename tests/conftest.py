@@ -57,6 +57,7 @@ def stack():
     os.environ.update(TEST_ENV)
     os.environ["TERRAFAKE_HOME"] = str(make_home("terrafake-test-"))
     os.environ["TERRAFAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    os.environ["TERRAFAKE_WEB_ADDRESS"] = f"127.0.0.1:{free_port()}"
     from shared.assets import ROOT as assets
 
     os.environ["TERRAFAKE_INGEST_ALLOWED_ROOTS"] = os.pathsep.join([tempfile.gettempdir(), str(assets)])

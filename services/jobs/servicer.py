@@ -109,3 +109,9 @@ class JobServicer(jobs_service_pb2_grpc.JobServiceServicer):
             max_attempts=request.max_attempts,
         )
         return pb.StartDiagnosticJobResponse(job=convert.job(job))
+
+    def GetCaller(self, request, context):
+        from services.interceptors import principal
+
+        who = principal()
+        return pb.GetCallerResponse(name=who.name, role=who.role)

@@ -12,6 +12,7 @@ from services.convert import job as job_message
 from services.training import convert
 from shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from shared.registry.store import RegistryStore
+from shared.structs import whole_numbers
 from terrafake.training.v1 import model_pb2, training_service_pb2 as pb, training_service_pb2_grpc
 
 _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -26,17 +27,6 @@ MAX_STEPS = 10_000_000
 def _device(resources) -> str:
     name = pb.DevicePreference.Name(resources.device).removeprefix("DEVICE_PREFERENCE_").lower()
     return "auto" if name == "unspecified" else name
-
-
-def _whole_numbers(value):
-    """Struct carries every number as a double; model configs want ints where they are whole."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    return value
 
 
 def _check_cosine_resume(prior: dict, hparams: dict, max_steps: int) -> None:
@@ -113,7 +103,7 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
         if interval < 1:
             raise InvalidArgument("checkpoint_interval_steps must be positive")
         hparams = MessageToDict(request.hyperparameters)
-        overrides = _whole_numbers(hparams.pop("model", {}))
+        overrides = whole_numbers(hparams.pop("model", {}))
         seed = hparams.pop("seed", 0)
         if not isinstance(overrides, dict):
             raise InvalidArgument("hyperparameters.model must be an object of model overrides")

@@ -32,7 +32,8 @@ def cmd_stack_up(args, settings) -> int:
         output.emit_json(status)
     else:
         _print_status(status)
-        print(f"\nready: gRPC on {status['grpc_address']}; admin token in {status['admin_token_file']}")
+        print(f"\nready: gRPC on {status['grpc_address']}; web console on {status['web_url']}; "
+              f"admin token in {status['admin_token_file']}")
     return EXIT_OK
 
 

@@ -9,23 +9,13 @@ import time
 
 from google.protobuf.json_format import MessageToDict
 
+from shared.structs import whole_numbers
+
 from terrafake.jobs.v1 import job_pb2
 
 
 def to_dict(message) -> dict:
     return whole_numbers(MessageToDict(message, preserving_proto_field_name=True))
-
-
-def whole_numbers(value):
-    """`value` with every float that holds a whole number as an int: job params and results travel as
-    google.protobuf.Struct, whose only number type is double, so 50 images would print as 50.0."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, dict):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    return value
 
 
 def emit_json(value) -> None:

@@ -81,6 +81,11 @@ class Stack:
         return self.settings.triton_url or self.state.get("triton_url")
 
     @property
+    def web_url(self) -> str | None:
+        address = self.state.get("web_address")
+        return f"http://{address}" if address else None
+
+    @property
     def grpc_address(self) -> str:
         return self.state.get("grpc_address") or self.settings.grpc_address
 
@@ -145,6 +150,10 @@ class Stack:
         env = _changed(self.child_env())
         programs.append(Program("grpc", [sys.executable, "-m", "services.server"], self.logs / "grpc.log", env=env,
                                 directory=REPO_ROOT))  # fmt: skip
+        if self.state.get("web_address"):
+            port = self.state["web_address"].rpartition(":")[2]
+            programs.append(Program("web", [sys.executable, "-m", "services.web", "--port", port],
+                                    self.logs / "web.log", env=env, directory=REPO_ROOT))  # fmt: skip
         for queue in self.state.get("queues", []):
             programs.append(Program(f"worker-{queue}", [sys.executable, "-m", "workers.main", "--queues", queue],
                                     self.logs / f"worker-{queue}.log", env=env, directory=REPO_ROOT))  # fmt: skip
@@ -297,6 +306,12 @@ class Stack:
             if port != self.settings.grpc_port:
                 log.warning("port %d is taken; the gRPC server uses %d", self.settings.grpc_port, port)
             self.state["grpc_address"] = f"{host}:{port}"
+        info = self.supervisor.info("web") if self.state.get("web_address") else None
+        if not (info and info["pid"]):
+            port = procs.free_port(self.settings.web_port, self.settings.web_host)
+            if port != self.settings.web_port:
+                log.warning("port %d is taken; the web console uses %d", self.settings.web_port, port)
+            self.state["web_address"] = f"{self.settings.web_host}:{port}"
         self.state["queues"] = list(dict.fromkeys([*self.state.get("queues", []), *queues]))
         self._save()
         self._supervise()
@@ -316,6 +331,8 @@ class Stack:
         for queue in self.state["queues"]:
             self.supervisor.start_program(f"worker-{queue}")
         self._wait(self.healthy, 60, "gRPC server", "grpc")
+        self._run("web", lambda: procs.port_open(int(self.state["web_address"].rpartition(":")[2]),
+                                                 self.settings.web_host), 60, "web console")  # fmt: skip
         return self.status()
 
     def _stop_unsupervised(self) -> None:
@@ -352,6 +369,7 @@ class Stack:
             "redis_url": self.redis_url,
             "triton_url": self.triton_url,
             "admin_token_file": str(self.settings.admin_token_file),
+            "web_url": self.web_url,
             "supervisor": {"running": self.supervisor.running(), "config": str(self.supervisor.config),
                            "log": str(self.supervisor.log)},  # fmt: skip
             "components": {},
@@ -382,9 +400,11 @@ class Stack:
             comps["postgres"]["running"] = self._postgres().running()
         if comps.get("triton", {}).get("managed"):
             comps["triton"]["serving"] = comps["triton"]["running"] and self._triton_ready()
-        for name in ["grpc", *(f"worker-{q}" for q in self.state.get("queues", []))]:
+        for name in ["grpc", "web", *(f"worker-{q}" for q in self.state.get("queues", []))]:
             if self.supervisor.info(name):
                 comps[name] = supervised(name)
+        if "web" in comps:
+            comps["web"]["url"] = self.web_url
         if "grpc" in comps:
             comps["grpc"]["serving"] = comps["grpc"]["running"] and self.healthy()
         return out

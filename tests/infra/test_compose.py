@@ -71,3 +71,12 @@ def test_the_kubernetes_door_uses_the_same_template_and_upstreams():
     assert service["spec"]["ports"][0]["port"] == 50051
     volume = deployment["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
     assert volume == kustomization["configMapGenerator"][0]["name"]
+
+
+def test_the_web_console_has_its_own_container_behind_the_door_with_a_health_check():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    web = services["web"]
+    command = web["command"]
+    assert command[:3] == ["python", "-m", "services.web"] and command[command.index("--grpc-address") + 1] == "door:50051"
+    assert web["ports"] == ["8080:8080"] and web["depends_on"]["door"]["condition"] == "service_healthy"
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])

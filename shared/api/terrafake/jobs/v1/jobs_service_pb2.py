@@ -27,7 +27,7 @@ from terrafake.common.v1 import common_pb2 as terrafake_dot_common_dot_v1_dot_co
 from terrafake.jobs.v1 import job_pb2 as terrafake_dot_jobs_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$terrafake/jobs/v1/jobs_service.proto\x12\x11terrafake.jobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a terrafake/common/v1/common.proto\x1a\x1bterrafake/jobs/v1/job.proto\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"5\n\x0eGetJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"}\n\x0fListJobsRequest\x12\r\n\x05kinds\x18\x01 \x03(\t\x12+\n\x06states\x18\x02 \x03(\x0e\x32\x1b.terrafake.jobs.v1.JobState\x12.\n\x04page\x18\x03 \x01(\x0b\x32 .terrafake.common.v1.PageRequest\"e\n\x10ListJobsResponse\x12$\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.terrafake.jobs.v1.Job\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.terrafake.common.v1.PageInfo\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"\x84\x03\n\x10WatchJobResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12-\n\x04type\x18\x02 \x01(\x0e\x32\x1f.terrafake.jobs.v1.JobEventType\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.terrafake.jobs.v1.JobState\x12\x30\n\x08progress\x18\x04 \x01(\x0b\x32\x1e.terrafake.jobs.v1.JobProgress\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x41\n\x07metrics\x18\x07 \x03(\x0b\x32\x30.terrafake.jobs.v1.WatchJobResponse.MetricsEntry\x12#\n\x03job\x18\x08 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"2\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x11\x43\x61ncelJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"\xab\x01\n\x19StartDiagnosticJobRequest\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12\r\n\x05steps\x18\x02 \x01(\x05\x12\r\n\x05queue\x18\x03 \x01(\t\x12\x14\n\x0c\x66\x61il_at_step\x18\x04 \x01(\x05\x12\x1a\n\x12transient_failures\x18\x05 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x06 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"A\n\x1aStartDiagnosticJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job*\xcc\x01\n\x0cJobEventType\x12\x1e\n\x1aJOB_EVENT_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1cJOB_EVENT_TYPE_STATE_CHANGED\x10\x01\x12\x1b\n\x17JOB_EVENT_TYPE_PROGRESS\x10\x02\x12#\n\x1fJOB_EVENT_TYPE_CANCEL_REQUESTED\x10\x03\x12\x1b\n\x17JOB_EVENT_TYPE_REQUEUED\x10\x04\x12\x1b\n\x17JOB_EVENT_TYPE_RETRYING\x10\x05\x32\xd2\x03\n\nJobService\x12M\n\x06GetJob\x12 .terrafake.jobs.v1.GetJobRequest\x1a!.terrafake.jobs.v1.GetJobResponse\x12S\n\x08ListJobs\x12\".terrafake.jobs.v1.ListJobsRequest\x1a#.terrafake.jobs.v1.ListJobsResponse\x12U\n\x08WatchJob\x12\".terrafake.jobs.v1.WatchJobRequest\x1a#.terrafake.jobs.v1.WatchJobResponse0\x01\x12V\n\tCancelJob\x12#.terrafake.jobs.v1.CancelJobRequest\x1a$.terrafake.jobs.v1.CancelJobResponse\x12q\n\x12StartDiagnosticJob\x12,.terrafake.jobs.v1.StartDiagnosticJobRequest\x1a-.terrafake.jobs.v1.StartDiagnosticJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$terrafake/jobs/v1/jobs_service.proto\x12\x11terrafake.jobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a terrafake/common/v1/common.proto\x1a\x1bterrafake/jobs/v1/job.proto\"\x12\n\x10GetCallerRequest\"/\n\x11GetCallerResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"5\n\x0eGetJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"}\n\x0fListJobsRequest\x12\r\n\x05kinds\x18\x01 \x03(\t\x12+\n\x06states\x18\x02 \x03(\x0e\x32\x1b.terrafake.jobs.v1.JobState\x12.\n\x04page\x18\x03 \x01(\x0b\x32 .terrafake.common.v1.PageRequest\"e\n\x10ListJobsResponse\x12$\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.terrafake.jobs.v1.Job\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.terrafake.common.v1.PageInfo\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"\x84\x03\n\x10WatchJobResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12-\n\x04type\x18\x02 \x01(\x0e\x32\x1f.terrafake.jobs.v1.JobEventType\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.terrafake.jobs.v1.JobState\x12\x30\n\x08progress\x18\x04 \x01(\x0b\x32\x1e.terrafake.jobs.v1.JobProgress\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x41\n\x07metrics\x18\x07 \x03(\x0b\x32\x30.terrafake.jobs.v1.WatchJobResponse.MetricsEntry\x12#\n\x03job\x18\x08 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"2\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x11\x43\x61ncelJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"\xab\x01\n\x19StartDiagnosticJobRequest\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12\r\n\x05steps\x18\x02 \x01(\x05\x12\r\n\x05queue\x18\x03 \x01(\t\x12\x14\n\x0c\x66\x61il_at_step\x18\x04 \x01(\x05\x12\x1a\n\x12transient_failures\x18\x05 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x06 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"A\n\x1aStartDiagnosticJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job*\xcc\x01\n\x0cJobEventType\x12\x1e\n\x1aJOB_EVENT_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1cJOB_EVENT_TYPE_STATE_CHANGED\x10\x01\x12\x1b\n\x17JOB_EVENT_TYPE_PROGRESS\x10\x02\x12#\n\x1fJOB_EVENT_TYPE_CANCEL_REQUESTED\x10\x03\x12\x1b\n\x17JOB_EVENT_TYPE_REQUEUED\x10\x04\x12\x1b\n\x17JOB_EVENT_TYPE_RETRYING\x10\x05\x32\xaa\x04\n\nJobService\x12M\n\x06GetJob\x12 .terrafake.jobs.v1.GetJobRequest\x1a!.terrafake.jobs.v1.GetJobResponse\x12S\n\x08ListJobs\x12\".terrafake.jobs.v1.ListJobsRequest\x1a#.terrafake.jobs.v1.ListJobsResponse\x12U\n\x08WatchJob\x12\".terrafake.jobs.v1.WatchJobRequest\x1a#.terrafake.jobs.v1.WatchJobResponse0\x01\x12V\n\tCancelJob\x12#.terrafake.jobs.v1.CancelJobRequest\x1a$.terrafake.jobs.v1.CancelJobResponse\x12q\n\x12StartDiagnosticJob\x12,.terrafake.jobs.v1.StartDiagnosticJobRequest\x1a-.terrafake.jobs.v1.StartDiagnosticJobResponse\x12V\n\tGetCaller\x12#.terrafake.jobs.v1.GetCallerRequest\x1a$.terrafake.jobs.v1.GetCallerResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,30 +36,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_WATCHJOBRESPONSE_METRICSENTRY']._loaded_options = None
   _globals['_WATCHJOBRESPONSE_METRICSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBEVENTTYPE']._serialized_start=1275
-  _globals['_JOBEVENTTYPE']._serialized_end=1479
-  _globals['_GETJOBREQUEST']._serialized_start=155
-  _globals['_GETJOBREQUEST']._serialized_end=186
-  _globals['_GETJOBRESPONSE']._serialized_start=188
-  _globals['_GETJOBRESPONSE']._serialized_end=241
-  _globals['_LISTJOBSREQUEST']._serialized_start=243
-  _globals['_LISTJOBSREQUEST']._serialized_end=368
-  _globals['_LISTJOBSRESPONSE']._serialized_start=370
-  _globals['_LISTJOBSRESPONSE']._serialized_end=471
-  _globals['_WATCHJOBREQUEST']._serialized_start=473
-  _globals['_WATCHJOBREQUEST']._serialized_end=530
-  _globals['_WATCHJOBRESPONSE']._serialized_start=533
-  _globals['_WATCHJOBRESPONSE']._serialized_end=921
-  _globals['_WATCHJOBRESPONSE_METRICSENTRY']._serialized_start=875
-  _globals['_WATCHJOBRESPONSE_METRICSENTRY']._serialized_end=921
-  _globals['_CANCELJOBREQUEST']._serialized_start=923
-  _globals['_CANCELJOBREQUEST']._serialized_end=973
-  _globals['_CANCELJOBRESPONSE']._serialized_start=975
-  _globals['_CANCELJOBRESPONSE']._serialized_end=1031
-  _globals['_STARTDIAGNOSTICJOBREQUEST']._serialized_start=1034
-  _globals['_STARTDIAGNOSTICJOBREQUEST']._serialized_end=1205
-  _globals['_STARTDIAGNOSTICJOBRESPONSE']._serialized_start=1207
-  _globals['_STARTDIAGNOSTICJOBRESPONSE']._serialized_end=1272
-  _globals['_JOBSERVICE']._serialized_start=1482
-  _globals['_JOBSERVICE']._serialized_end=1948
+  _globals['_JOBEVENTTYPE']._serialized_start=1344
+  _globals['_JOBEVENTTYPE']._serialized_end=1548
+  _globals['_GETCALLERREQUEST']._serialized_start=155
+  _globals['_GETCALLERREQUEST']._serialized_end=173
+  _globals['_GETCALLERRESPONSE']._serialized_start=175
+  _globals['_GETCALLERRESPONSE']._serialized_end=222
+  _globals['_GETJOBREQUEST']._serialized_start=224
+  _globals['_GETJOBREQUEST']._serialized_end=255
+  _globals['_GETJOBRESPONSE']._serialized_start=257
+  _globals['_GETJOBRESPONSE']._serialized_end=310
+  _globals['_LISTJOBSREQUEST']._serialized_start=312
+  _globals['_LISTJOBSREQUEST']._serialized_end=437
+  _globals['_LISTJOBSRESPONSE']._serialized_start=439
+  _globals['_LISTJOBSRESPONSE']._serialized_end=540
+  _globals['_WATCHJOBREQUEST']._serialized_start=542
+  _globals['_WATCHJOBREQUEST']._serialized_end=599
+  _globals['_WATCHJOBRESPONSE']._serialized_start=602
+  _globals['_WATCHJOBRESPONSE']._serialized_end=990
+  _globals['_WATCHJOBRESPONSE_METRICSENTRY']._serialized_start=944
+  _globals['_WATCHJOBRESPONSE_METRICSENTRY']._serialized_end=990
+  _globals['_CANCELJOBREQUEST']._serialized_start=992
+  _globals['_CANCELJOBREQUEST']._serialized_end=1042
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1044
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1100
+  _globals['_STARTDIAGNOSTICJOBREQUEST']._serialized_start=1103
+  _globals['_STARTDIAGNOSTICJOBREQUEST']._serialized_end=1274
+  _globals['_STARTDIAGNOSTICJOBRESPONSE']._serialized_start=1276
+  _globals['_STARTDIAGNOSTICJOBRESPONSE']._serialized_end=1341
+  _globals['_JOBSERVICE']._serialized_start=1551
+  _globals['_JOBSERVICE']._serialized_end=2105
 # @@protoc_insertion_point(module_scope)

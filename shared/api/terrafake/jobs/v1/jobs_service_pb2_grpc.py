@@ -61,6 +61,11 @@ class JobServiceStub(object):
                 request_serializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.StartDiagnosticJobRequest.SerializeToString,
                 response_deserializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.StartDiagnosticJobResponse.FromString,
                 _registered_method=True)
+        self.GetCaller = channel.unary_unary(
+                '/terrafake.jobs.v1.JobService/GetCaller',
+                request_serializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.GetCallerRequest.SerializeToString,
+                response_deserializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.GetCallerResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer(object):
@@ -106,6 +111,14 @@ class JobServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCaller(self, request, context):
+        """Who the calling token belongs to and what it may do (the web console
+        checks a token at sign-in with it). UNAUTHENTICATED for a bad token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +146,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.StartDiagnosticJob,
                     request_deserializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.StartDiagnosticJobRequest.FromString,
                     response_serializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.StartDiagnosticJobResponse.SerializeToString,
+            ),
+            'GetCaller': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCaller,
+                    request_deserializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.GetCallerRequest.FromString,
+                    response_serializer=terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.GetCallerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -272,6 +290,33 @@ class JobService(object):
             '/terrafake.jobs.v1.JobService/StartDiagnosticJob',
             terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.StartDiagnosticJobRequest.SerializeToString,
             terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.StartDiagnosticJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCaller(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.jobs.v1.JobService/GetCaller',
+            terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.GetCallerRequest.SerializeToString,
+            terrafake_dot_jobs_dot_v1_dot_jobs__service__pb2.GetCallerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,441 @@
+"""The web console: server-rendered pages over the platform's gRPC API.
+
+A FastAPI app with Jinja2 templates and a little plain JavaScript (served
+from /static: no CDN, no build step). It has no database of its own: every
+page is made from gRPC calls carrying the signed-in user's token, so the
+services check roles exactly as they do for the CLI. See `sessions` for how
+the token is kept and `security` for CSRF, the CSP and rate limits.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import io
+import json
+import secrets
+from pathlib import Path
+from typing import Iterator
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from google.protobuf.json_format import MessageToDict
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from PIL import Image
+
+from services.web.security import RateLimiter, SecurityHeaders, ThumbnailCache
+from services.web.sessions import COOKIE, Session, SessionStore
+from shared.client import Client, ClientError
+from shared.structs import struct_dict
+from terrafake.detection.v1 import detection_service_pb2 as det_types
+from terrafake.ingestion.v1 import dataset_pb2, ingestion_service_pb2 as ing_pb
+from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as jobs_pb
+from terrafake.training.v1 import model_pb2, training_service_pb2 as tr_pb
+
+HERE = Path(__file__).resolve().parent
+PAGE = 500  # rows per list page
+GRID = 120  # thumbnails per dataset page
+THUMB_PX = 128
+
+_STATUS = {  # gRPC status -> HTTP status for error pages
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 413,
+    grpc.StatusCode.UNAVAILABLE: 503,
+}
+
+
+def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_bytes: int = 32 * 1024 * 1024,
+               channel: grpc.Channel | None = None) -> FastAPI:  # fmt: skip
+    """The console for the platform at `grpc_address`. `secure_cookies`: behind TLS (cookies get Secure)."""
+    app = FastAPI(title="terrafake console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
+    channel = channel or grpc.insecure_channel(
+        grpc_address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    )
+    sessions = SessionStore()
+    thumbs = ThumbnailCache()
+    upload_limiter = RateLimiter(rate_per_s=1.0, burst=20)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["job_state"] = lambda s: job_pb2.JobState.Name(s).removeprefix("JOB_STATE_").lower()
+    templates.env.filters["stage"] = lambda s: model_pb2.ModelStage.Name(s).removeprefix("MODEL_STAGE_").lower()
+    templates.env.filters["kind"] = lambda s: model_pb2.ModelKind.Name(s).removeprefix("MODEL_KIND_").lower()
+    templates.env.filters["pct"] = lambda f: f"{100 * f:.0f}%"
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.sessions = sessions
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def session_of(request: Request) -> tuple[Session, bool]:
+        found = sessions.get(request.cookies.get(COOKIE))
+        return (found, False) if found else (sessions.new(), True)
+
+    def with_cookie(response: Response, session: Session) -> Response:
+        response.set_cookie(COOKIE, session.id, httponly=True, samesite="lax", secure=secure_cookies, path="/")
+        return response
+
+    def page(request: Request, session: Session, fresh: bool, template: str, status: int = 200, **context):
+        context.update(session=session, csrf=session.csrf, nav=template.split(".")[0])
+        response = templates.TemplateResponse(request, template, context, status_code=status)
+        return with_cookie(response, session) if fresh else response
+
+    def error_page(request, session, fresh, err: ClientError):
+        if err.code == grpc.StatusCode.UNAUTHENTICATED:
+            return with_cookie(RedirectResponse("/signin", status_code=303), session)
+        status = _STATUS.get(err.code, 502)
+        return page(request, session, fresh, "error.html", status=status, code=err.code.name, message=err.message)
+
+    def client_for(session: Session) -> Client:
+        return Client(channel, session.token, retries=1)
+
+    async def form_with_csrf(request: Request, session: Session, **limits):
+        form = await request.form(**limits)
+        if not session.csrf_ok(form.get("csrf")):
+            return None
+        return form
+
+    def refused_csrf(request, session, fresh):
+        return page(request, session, fresh, "error.html", status=403, code="CSRF",
+                    message="This form is out of date or did not come from this console; reload the page and try again.")  # fmt: skip
+
+    def signed_in(handler):
+        """Pages that need a token: anonymous visitors go to the sign-in page."""
+
+        async def wrapped(request: Request):
+            session, fresh = session_of(request)
+            if not session.signed_in:
+                return with_cookie(RedirectResponse(f"/signin?next={request.url.path}", status_code=303), session)
+            try:
+                if inspect.iscoroutinefunction(handler):
+                    return await handler(request, session, fresh, client_for(session), **request.path_params)
+                # gRPC calls block: plain handlers run in the thread pool, off the event loop.
+                return await run_in_threadpool(handler, request, session, fresh, client_for(session),
+                                               **request.path_params)  # fmt: skip
+            except ClientError as err:
+                return error_page(request, session, fresh, err)
+
+        wrapped.__name__ = handler.__name__
+        return wrapped
+
+    # --- health, sign-in --------------------------------------------------------------------
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+            serving = status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            serving = False
+        return JSONResponse({"status": "ok" if serving else "degraded", "grpc": grpc_address, "grpc_serving": serving},
+                            status_code=200 if serving else 503)  # fmt: skip
+
+    @app.get("/")
+    def index(request: Request):
+        session, fresh = session_of(request)
+        response = RedirectResponse("/datasets" if session.signed_in else "/signin", status_code=303)
+        return with_cookie(response, session) if fresh else response
+
+    @app.get("/signin", response_class=HTMLResponse)
+    def signin_form(request: Request, next: str = "/datasets"):
+        session, fresh = session_of(request)
+        return page(request, session, fresh, "signin.html", next=_local(next))
+
+    @app.post("/signin")
+    async def signin(request: Request):
+        session, fresh = session_of(request)
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        token = str(form.get("token", "")).strip()
+        try:
+            checker = Client(channel, token or "-", retries=1)
+            caller = await run_in_threadpool(checker.call, checker.jobs.GetCaller, jobs_pb.GetCallerRequest())
+        except ClientError as err:
+            message = "That token was not accepted." if err.code == grpc.StatusCode.UNAUTHENTICATED else err.message
+            return page(request, session, fresh, "signin.html", status=401, error=message, next=_local(form.get("next")))
+        fresh_session = sessions.sign_in(session, token, caller.name, caller.role)
+        return with_cookie(RedirectResponse(_local(form.get("next")), status_code=303), fresh_session)
+
+    @app.post("/signout")
+    async def signout(request: Request):
+        session, fresh = session_of(request)
+        if await form_with_csrf(request, session) is None:
+            return refused_csrf(request, session, fresh)
+        sessions.drop(session)
+        return RedirectResponse("/signin", status_code=303)
+
+    # --- datasets --------------------------------------------------------------------------
+
+    @app.get("/datasets", response_class=HTMLResponse)
+    @signed_in
+    def datasets(request, session, fresh, client):
+        token = request.query_params.get("page", "")
+        resp = client.call(client.ingestion.ListDatasets, ing_pb.ListDatasetsRequest(
+            name_contains=request.query_params.get("q", ""), page={"page_size": PAGE, "page_token": token}))  # fmt: skip
+        return page(request, session, fresh, "datasets.html", datasets=resp.datasets,
+                    next_page=resp.page.next_page_token, q=request.query_params.get("q", ""))  # fmt: skip
+
+    @app.get("/datasets/{dataset_id}", response_class=HTMLResponse)
+    @signed_in
+    def dataset(request, session, fresh, client, dataset_id: str):
+        q = request.query_params
+        ds = client.call(client.ingestion.GetDataset, ing_pb.GetDatasetRequest(dataset_id=dataset_id)).dataset
+        versions = client.call(client.ingestion.ListDatasetVersions, ing_pb.ListDatasetVersionsRequest(
+            dataset_id=dataset_id, page={"page_size": 100})).dataset_versions  # fmt: skip
+        version_id, split, label = q.get("version", ""), q.get("split", ""), q.get("label", "")
+        key, _, value = label.partition("=")
+        request_fields = dict(dataset_id="" if version_id else dataset_id, dataset_version_id=version_id,
+                              label_filter={key: value} if key else {},
+                              page={"page_size": GRID, "page_token": q.get("page", "")})  # fmt: skip
+        if split:
+            request_fields["split"] = dataset_pb2.Split.Value(f"SPLIT_{split.upper()}")
+        images = client.call(client.ingestion.ListImages, ing_pb.ListImagesRequest(**request_fields))
+        return page(request, session, fresh, "dataset.html", dataset=ds, versions=versions, images=images.images,
+                    next_page=images.page.next_page_token, version_id=version_id, split=split, label=label)  # fmt: skip
+
+    @app.get("/images/{image_id}", response_class=HTMLResponse)
+    @signed_in
+    def image_page(request, session, fresh, client, image_id: str):
+        info, _ = client.get_image(image_id)
+        footprint = MessageToDict(info.footprint) if info.HasField("footprint") else None
+        return page(request, session, fresh, "image.html", image=info, footprint=footprint)
+
+    @app.get("/images/{image_id}/thumb")
+    @signed_in
+    def thumbnail(request, session, fresh, client, image_id: str):
+        etag = f'"{image_id}-{THUMB_PX}"'  # image ids are content hashes: the bytes behind one never change
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        png = thumbs.get(image_id)
+        if png is None:
+            _, data = client.get_image(image_id)
+            png = thumbs.put(image_id, _thumbnail(data, THUMB_PX))
+        return Response(png, media_type="image/png", headers=headers)
+
+    @app.get("/images/{image_id}/raw")
+    @signed_in
+    def raw_image(request, session, fresh, client, image_id: str):
+        info, data = client.get_image(image_id)
+        return Response(data, media_type=_media_type(data), headers={"Cache-Control": "private, max-age=86400"})
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    @app.get("/jobs", response_class=HTMLResponse)
+    @signed_in
+    def jobs(request, session, fresh, client):
+        resp = client.list_jobs(page_size=PAGE, page_token=request.query_params.get("page", ""))
+        return page(request, session, fresh, "jobs.html", jobs=resp.jobs, next_page=resp.page.next_page_token)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse)
+    @signed_in
+    def job(request, session, fresh, client, job_id: str):
+        found = client.get_job(job_id)
+        return page(request, session, fresh, "job.html", job=found, terminal=found.state in _TERMINAL,
+                    params=json.dumps(struct_dict(found.params), indent=1),
+                    result=json.dumps(struct_dict(found.result), indent=1) if found.HasField("result") else "")  # fmt: skip
+
+    @app.get("/jobs/{job_id}/events")
+    @signed_in
+    def job_events(request, session, fresh, client, job_id: str):
+        client.get_job(job_id)  # NOT_FOUND / PERMISSION_DENIED as a page status, before the stream starts
+
+        def stream() -> Iterator[str]:
+            # Server-Sent Events from WatchJob (which reconnects by itself); the stream ends with the job.
+            try:
+                for event in client.watch_job(job_id, after_sequence=int(request.query_params.get("after", 0))):
+                    state = event.job.state if event.HasField("job") else event.state
+                    data = {"sequence": event.sequence, "state": job_pb2.JobState.Name(state).removeprefix("JOB_STATE_").lower(),
+                            "fraction": event.progress.fraction, "step": event.progress.step,
+                            "total": event.progress.total_steps, "message": event.message}  # fmt: skip
+                    if event.HasField("job"):
+                        data["error"] = event.job.error
+                    yield f"id: {event.sequence}\nevent: job\ndata: {json.dumps(data)}\n\n"
+                yield "event: end\ndata: {}\n\n"
+            except ClientError as err:
+                yield f"event: failure\ndata: {json.dumps({'code': err.code.name, 'message': err.message})}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.post("/jobs/{job_id}/cancel")
+    @signed_in
+    async def cancel(request, session, fresh, client, job_id: str):
+        if await form_with_csrf(request, session) is None:
+            return refused_csrf(request, session, fresh)
+        await run_in_threadpool(client.cancel_job, job_id, "cancelled from the web console")
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+    @app.post("/jobs/diagnostic")
+    @signed_in
+    async def diagnostic(request, session, fresh, client):
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        try:
+            seconds, steps = float(form.get("seconds", 5)), int(form.get("steps", 10))
+        except ValueError:
+            return page(request, session, fresh, "error.html", status=400, code="INVALID_ARGUMENT",
+                        message="seconds and steps must be numbers")  # fmt: skip
+        started = await run_in_threadpool(
+            lambda: client.start_diagnostic_job(seconds=seconds, steps=steps, queue=str(form.get("queue", "cpu")))
+        )
+        return RedirectResponse(f"/jobs/{started.id}", status_code=303)
+
+    # --- models ------------------------------------------------------------------------------
+
+    @app.get("/models", response_class=HTMLResponse)
+    @signed_in
+    def models(request, session, fresh, client):
+        resp = client.call(client.training.ListModels, tr_pb.ListModelsRequest(page={"page_size": PAGE}))
+        return page(request, session, fresh, "models.html", models=resp.models)
+
+    @app.get("/models/{name}", response_class=HTMLResponse)
+    @signed_in
+    def model(request, session, fresh, client, name: str):
+        found = client.call(client.training.GetModel, tr_pb.GetModelRequest(model_name=name)).model
+        versions = client.call(client.training.ListModelVersions, tr_pb.ListModelVersionsRequest(
+            model_name=name, page={"page_size": PAGE})).model_versions  # fmt: skip
+        return page(request, session, fresh, "model.html", model=found, versions=versions)
+
+    @app.get("/versions/{version_id}", response_class=HTMLResponse)
+    @signed_in
+    def version(request, session, fresh, client, version_id: str):
+        found = client.get_model_version(version_id)
+        evaluations = client.call(client.training.ListEvaluations, tr_pb.ListEvaluationsRequest(
+            model_version_id=version_id, page={"page_size": 20})).evaluations  # fmt: skip
+        return page(request, session, fresh, "version.html", version=found, evaluations=evaluations,
+                    stages=["staging", "production", "archived"])  # fmt: skip
+
+    @app.post("/versions/{version_id}/promote")
+    @signed_in
+    async def promote(request, session, fresh, client, version_id: str):
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        await run_in_threadpool(client.promote, version_id, str(form.get("stage", "production")))
+        return RedirectResponse(f"/versions/{version_id}", status_code=303)
+
+    # --- detect ------------------------------------------------------------------------------
+
+    @app.get("/detect", response_class=HTMLResponse)
+    @signed_in
+    def detect_form(request, session, fresh, client):
+        return page(request, session, fresh, "detect.html", results=[], max_mb=max_upload_bytes // 2**20)
+
+    @app.post("/detect", response_class=HTMLResponse)
+    @signed_in
+    async def detect(request, session, fresh, client):
+        if not upload_limiter.allow(_client_address(request)):
+            return page(request, session, fresh, "error.html", status=429, code="RESOURCE_EXHAUSTED",
+                        message="Too many uploads from this address; wait a minute and try again.")  # fmt: skip
+        length = int(request.headers.get("content-length") or 0)
+        if length > max_upload_bytes:
+            return page(request, session, fresh, "error.html", status=413, code="RESOURCE_EXHAUSTED",
+                        message=f"The upload is {length / 2**20:.1f} MB; the limit is {max_upload_bytes / 2**20:.0f} MB.")  # fmt: skip
+        form = await form_with_csrf(request, session, max_files=16, max_part_size=max_upload_bytes)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        results = []
+        for upload in form.getlist("images"):
+            data = await upload.read()
+            if not data:
+                continue
+            try:
+                verdict = await run_in_threadpool(
+                    lambda: client.detect(data, model_name=str(form.get("model", "")), want_heatmap=True)
+                )
+            except ClientError as err:
+                results.append({"filename": upload.filename, "error": f"{err.code.name}: {err.message}"})
+                continue
+            rid = secrets.token_urlsafe(12)
+            record = _verdict_json(upload.filename, verdict)
+            session.data.setdefault("detections", {})[rid] = record
+            results.append({**record, "id": rid, "image_uri": _data_uri(data),
+                            "heatmap_uri": _heatmap_uri(verdict.heatmap.png) if verdict.heatmap.png else None})  # fmt: skip
+        if not results:
+            return page(request, session, fresh, "detect.html", status=400, results=[],
+                        error="Choose at least one image file.", max_mb=max_upload_bytes // 2**20)  # fmt: skip
+        return page(request, session, fresh, "detect.html", results=results, max_mb=max_upload_bytes // 2**20)
+
+    @app.get("/detect/{rid}.json")
+    @signed_in
+    def detect_json(request, session, fresh, client, rid: str):
+        record = session.data.get("detections", {}).get(rid)
+        if record is None:
+            return JSONResponse({"error": "no such result in this session"}, status_code=404)
+        return JSONResponse(record, headers={"Content-Disposition": f'attachment; filename="detection-{rid}.json"'})
+
+    return app
+
+
+_TERMINAL = {job_pb2.JOB_STATE_SUCCEEDED, job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED}
+
+
+def _local(path) -> str:
+    """Only same-site paths after sign-in (no open redirect)."""
+    path = str(path or "/datasets")
+    return path if path.startswith("/") and not path.startswith("//") else "/datasets"
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _thumbnail(data: bytes, size: int) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image = image.convert("RGB")
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, "PNG", optimize=False, compress_level=1)
+        return out.getvalue()
+
+
+def _media_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    return "application/octet-stream"
+
+
+def _data_uri(data: bytes) -> str:
+    media = _media_type(data)
+    if media not in ("image/png", "image/jpeg"):  # a browser shows neither TIFF nor unknowns: re-encode
+        with Image.open(io.BytesIO(data)) as image:
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "PNG", compress_level=1)
+            data, media = out.getvalue(), "image/png"
+    return f"data:{media};base64,{base64.b64encode(data).decode()}"
+
+
+def _heatmap_uri(png: bytes) -> str:
+    """The crop-score map as a red overlay whose opacity is the score (drawn over the image by CSS)."""
+    with Image.open(io.BytesIO(png)) as heat:
+        alpha = heat.convert("L").point(lambda v: int(v * 0.7))
+        overlay = Image.new("RGBA", heat.size, (220, 30, 30, 0))
+        overlay.putalpha(alpha)
+        out = io.BytesIO()
+        overlay.save(out, "PNG")
+    return f"data:image/png;base64,{base64.b64encode(out.getvalue()).decode()}"
+
+
+def _verdict_json(filename: str | None, verdict) -> dict:
+    return {
+        "filename": filename,
+        "label": det_types.DetectionLabel.Name(verdict.label).removeprefix("DETECTION_LABEL_").lower(),
+        "p_generated": verdict.p_generated,
+        "threshold": verdict.threshold,
+        "uncertain_band": [verdict.uncertain_lower, verdict.uncertain_upper],
+        "model_version_id": verdict.model_version_id,
+        "width": verdict.image_width,
+        "height": verdict.image_height,
+    }

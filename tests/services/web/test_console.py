@@ -1,0 +1,215 @@
+"""The web console in a real browser (Debian's headless Chromium driven by Playwright) against the real
+local stack: the console process `stack up` started, the gRPC services behind it.
+
+Each test saves screenshots of the pages it visits under tests/results/console/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from terrafake.training.v1 import model_pb2, training_service_pb2 as tr_pb
+from tests.services.ingestion.helpers import finished, scene_bytes
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "console"
+
+pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def web(stack) -> str:
+    assert stack.web_url, "stack up starts the console"
+    return stack.web_url
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=True)
+
+
+def wait_true(page, script: str, timeout: float = 30.0) -> None:
+    """Poll a page expression (page.wait_for_function evaluates strings in the page, which the console's
+    CSP forbids; page.evaluate goes through the DevTools protocol instead)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"still false after {timeout:g}s: {script}"
+        time.sleep(0.1)
+
+
+def sign_in(page, web: str, token: str) -> None:
+    page.goto(f"{web}/signin")
+    page.fill("input[name=token]", token)
+    page.click("form[action='/signin'] button[type=submit]")
+
+
+@pytest.fixture(scope="module")
+def photos_dataset(session_client):
+    c = session_client
+    ds = c.create_dataset(f"console-{uuid.uuid4().hex[:6]}", "four NAIP scenes cut in tiles for the console test")
+    files = [(f"scene-{i}.png", scene_bytes(i)) for i in range(2)]
+    finished(c, c.upload(files, {"dataset_id": ds.id, "tile_size": 128, "labels": {"authenticity": "real"}}).job)
+    return c.get_dataset(ds.id)
+
+
+@pytest.fixture(scope="module")
+def served_detector(session_client, detector):
+    c = session_client
+    version_id = detector.result["model_version_id"]
+    finished(c, c.call(c.training.ExportModel, tr_pb.ExportModelRequest(model_version_id=version_id)).job, timeout=300)
+    c.call(c.training.PromoteModel,
+           tr_pb.PromoteModelRequest(model_version_id=version_id, stage=model_pb2.MODEL_STAGE_PRODUCTION))  # fmt: skip
+    return c.get_model_version(version_id)
+
+
+def test_health_and_the_security_headers(page, web):
+    response = page.request.get(f"{web}/healthz")
+    assert response.status == 200 and response.json()["grpc_serving"] is True
+    response = page.goto(f"{web}/signin")
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    [cookie] = page.context.cookies()
+    assert cookie["name"] == "tf_session" and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert not cookie["secure"]  # plain HTTP here; --secure-cookies behind TLS
+    shot(page, "signin")
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_and_a_bad_token_is_refused(page, web):
+    page.goto(f"{web}/jobs")
+    assert page.url.startswith(f"{web}/signin")
+    sign_in(page, web, "not-a-token")
+    assert page.locator("p.error").inner_text() == "That token was not accepted."
+    page.goto(f"{web}/jobs")
+    assert page.url.startswith(f"{web}/signin")  # still signed out
+    shot(page, "signin-refused")
+
+
+def test_sign_in_and_browse_a_dataset(page, web, admin_token, photos_dataset):
+    sign_in(page, web, admin_token)
+    assert page.url == f"{web}/datasets"
+    assert "(admin)" in page.locator("header .who").inner_text()
+    page.fill("input[name=q]", photos_dataset.name)
+    page.click("form.filters button")
+    page.click(f"text={photos_dataset.name}")
+    assert page.url == f"{web}/datasets/{photos_dataset.id}"
+    thumbs = page.locator(".grid img")
+    assert 0 < thumbs.count() == photos_dataset.image_count
+    wait_true(page, "[...document.querySelectorAll('.grid img')].every(i => i.complete && i.naturalWidth > 0)")
+    shot(page, "dataset")
+    # Thumbnails are cached by content: a second request with the ETag gets 304.
+    src = thumbs.first.get_attribute("src")
+    first = page.request.get(f"{web}{src}")
+    again = page.request.get(f"{web}{src}", headers={"If-None-Match": first.headers["etag"]})
+    assert first.status == 200 and first.headers["content-type"] == "image/png" and again.status == 304
+    thumbs.first.click()
+    assert re.search(r"/images/[0-9a-f]+$", page.url)
+    facts = page.locator("table.facts").inner_text()
+    assert "128 × 128 px" in facts and "authenticity=real" in facts and "licence" in facts
+    wait_true(page, "document.querySelector('img.full').naturalWidth === 128")
+    shot(page, "image")
+
+
+def test_a_diagnostic_job_is_watched_live_to_100_percent(page, web, admin_token):
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/jobs")
+    page.fill("input[name=seconds]", "4")
+    page.fill("input[name=steps]", "8")
+    page.click("form[action='/jobs/diagnostic'] button")
+    assert re.search(r"/jobs/[0-9a-f-]{36}$", page.url)
+    seen = set()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        seen.add(page.locator("#job-percent").inner_text())
+        if page.locator("#job-state").inner_text() == "succeeded":
+            break
+        time.sleep(0.1)
+    assert page.locator("#job-state").inner_text() == "succeeded"
+    assert page.locator("#job-percent").inner_text() == "100%"
+    # The bar moved while the page stayed open (Server-Sent Events), not only at the end.
+    assert any(p not in ("0%", "100%") for p in seen), seen
+    shot(page, "job")
+    page.goto(f"{web}/jobs")
+    assert page.locator("table.list tbody tr").count() >= 1
+    shot(page, "jobs")
+
+
+def test_detect_shows_the_verdict_and_the_heatmap_at_the_image_s_resolution(page, web, admin_token, served_detector,
+                                                                           tmp_path):  # fmt: skip
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/detect")
+    scene = tmp_path / "scene.png"
+    scene.write_bytes(scene_bytes(1))
+    page.set_input_files("input[name=images]", str(scene))
+    page.fill("input[name=model]", served_detector.model_name)
+    page.click("#detect-form button")
+    verdict = page.locator("article.verdict")
+    assert verdict.count() == 1
+    text = verdict.inner_text()
+    assert re.search(r"(real|generated|uncertain)", text, re.I) and "p(generated) =" in text
+    assert "934 × 723 px" in text  # the NAIP scene, judged at its own size
+    wait_true(page, "!!document.querySelector('img.heat') && document.querySelector('img.heat').naturalWidth > 0")
+    box = page.locator(".overlay img").first.bounding_box()
+    heat = page.locator("img.heat").bounding_box()
+    assert abs(box["width"] - heat["width"]) < 1 and abs(box["height"] - heat["height"]) < 1  # laid over the image
+    assert abs(box["width"] / box["height"] - 934 / 723) < 0.01
+    shot(page, "detect")
+    with page.expect_download() as download:
+        page.click("text=JSON")
+    record = json.loads(Path(download.value.path()).read_text())
+    assert record["model_version_id"] == served_detector.id and 0 <= record["p_generated"] <= 1
+    assert (record["width"], record["height"]) == (934, 723)
+
+
+def test_a_post_without_the_csrf_token_is_refused(page, web, admin_token):
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/jobs")
+    before = page.locator("table.list tbody tr").count()
+    for form in ({"seconds": "1", "steps": "1"}, {"seconds": "1", "steps": "1", "csrf": "forged"}):
+        response = page.request.post(f"{web}/jobs/diagnostic", form=form)
+        assert response.status == 403 and "did not come from this console" in response.text()
+    page.goto(f"{web}/jobs")
+    assert page.locator("table.list tbody tr").count() == before  # nothing was started
+    # Sign-out is a form too: refused without the token, so the session survives.
+    assert page.request.post(f"{web}/signout", form={}).status == 403
+    page.goto(f"{web}/jobs")
+    assert page.url == f"{web}/jobs"
+
+
+def test_a_read_token_sees_no_promote_and_cannot_promote(page, web, tokens, served_detector):
+    token, _ = tokens.create("console-reader", "read")
+    sign_in(page, web, token)
+    page.goto(f"{web}/versions/{served_detector.id}")
+    assert page.locator("form[action$='/promote']").count() == 0
+    assert "threshold" in page.locator("table.facts").first.inner_text()
+    shot(page, "version")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    response = page.request.post(f"{web}/versions/{served_detector.id}/promote", form={"csrf": csrf, "stage": "archived"})
+    assert response.status == 403 and "PERMISSION_DENIED" in response.text()
