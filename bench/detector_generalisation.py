@@ -62,6 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-lofo", action="store_true", help="only the all-families model")
     p.add_argument("--hold-out", nargs="+", default=None,
                    help="the families to leave out, one model each (default: every family)")
+    p.add_argument("--calibrations", nargs="+", default=["none"],
+                   help="how each trained detector is calibrated, one row per choice (trained once): 'none' "
+                        "(clean val, balanced accuracy), 'jpeg' or 'jpeg+resize' (also perturbed val copies, "
+                        "DETECTOR_DEFAULTS['calibration_perturbations']), 'type_i=X' (the lowest threshold with "
+                        "type I <= X on the real val images, calibration_max_type_i)")
     p.add_argument("--out", default="detector_generalisation", help="results name under bench/results/")
     p.add_argument("--crop", type=int, default=0,
                    help="crop side of the detector (its input_size, stride half of it); 0: the architecture's own")
@@ -134,6 +139,7 @@ def run(args) -> dict:
 
     from shared.training.data import ImageSet
     from shared.training.evaluate import evaluate_detector
+    from shared.training.detector import calibrate_detector
     from shared.training.zoo import FAMILIES, make_fakes
 
     families = args.families or sorted(FAMILIES)
@@ -156,6 +162,31 @@ def run(args) -> dict:
             return ImageSet(images, labels, groups, mixed_sizes=True)
 
         test_real = [t for t, _ in splits["TEST"]]
+
+        def judge(model, calibration, held, cal, seconds) -> dict:
+            row = {"seed": seed, "architecture": arch, "held_out": held or "(none)", "train_seconds": seconds, "cal": cal,
+                   "calibration": {k: v for k, v in calibration.items() if k != "reliability"}}  # fmt: skip
+            # Judged as the evaluation job judges: native-scale crops, the version's calibration.
+            if held is not None:
+                # The held-out family also JPEG-compressed at q75, as fakes met outside usually are.
+                report = evaluate_detector(model, test_real, fakes["TEST"][held], calibration=calibration,
+                                           families=[held] * len(fakes["TEST"][held]), jpeg_qualities=(75,),
+                                           resize_factors=(), blur_sigmas=())  # fmt: skip
+                row["held_out_jpeg75"] = summary(report["robustness"][0]["metrics"])
+            else:
+                names = [f for f in families for _ in fakes["TEST"][f]]
+                report = evaluate_detector(model, test_real, [x for f in families for x in fakes["TEST"][f]],
+                                           calibration=calibration, families=names,
+                                           jpeg_qualities=perturbations("jpeg"),
+                                           resize_factors=perturbations("resize"),
+                                           blur_sigmas=perturbations("blur"))  # fmt: skip
+                row["all"] = {**summary(report["metrics"]), "ece": report["expected_calibration_error"],
+                              "confident_not_generated": report["confident_not_generated_fraction"]}  # fmt: skip
+                row["robustness"] = {f"{e['perturbation'].lower()}{e['parameter']:g}": summary(e["metrics"])
+                                     for e in report["robustness"]}  # fmt: skip
+            row["per_family"] = {e["family"]: summary(e["metrics"]) for e in report["per_family"]}
+            return row
+
         for arch in args.architectures:
             torch.manual_seed(seed)
             held_outs = [] if args.no_lofo else [f for f in families if args.hold_out is None or f in args.hold_out]
@@ -163,39 +194,39 @@ def run(args) -> dict:
                 keep = [f for f in families if f != held]
                 t1 = time.monotonic()
                 with tempfile.TemporaryDirectory() as work:
-                    model, calibration = train(arch, image_set("TRAIN", keep), image_set("VAL", keep), args, seed,
+                    model, trained_calibration = train(arch, image_set("TRAIN", keep), image_set("VAL", keep), args, seed,
                                                Path(work))  # fmt: skip
                 seconds = time.monotonic() - t1
-                row = {"seed": seed, "architecture": arch, "held_out": held or "(none)", "train_seconds": seconds,
-                       "calibration": {k: v for k, v in calibration.items() if k != "reliability"}}  # fmt: skip
-                # Judged as the evaluation job judges: native-scale crops, the version's calibration.
-                if held is not None:
-                    # The held-out family also JPEG-compressed at q75, as fakes met outside usually are.
-                    report = evaluate_detector(model, test_real, fakes["TEST"][held], calibration=calibration,
-                                               families=[held] * len(fakes["TEST"][held]), jpeg_qualities=(75,),
-                                               resize_factors=(), blur_sigmas=())  # fmt: skip
-                    row["held_out_jpeg75"] = summary(report["robustness"][0]["metrics"])
-                else:
-                    names = [f for f in families for _ in fakes["TEST"][f]]
-                    report = evaluate_detector(model, test_real, [x for f in families for x in fakes["TEST"][f]],
-                                               calibration=calibration, families=names,
-                                               jpeg_qualities=perturbations("jpeg"),
-                                               resize_factors=perturbations("resize"),
-                                               blur_sigmas=perturbations("blur"))  # fmt: skip
-                    row["all"] = {**summary(report["metrics"]), "ece": report["expected_calibration_error"],
-                                  "confident_not_generated": report["confident_not_generated_fraction"]}  # fmt: skip
-                    row["robustness"] = {f"{e['perturbation'].lower()}{e['parameter']:g}": summary(e["metrics"])
-                                         for e in report["robustness"]}  # fmt: skip
-                row["per_family"] = {e["family"]: summary(e["metrics"]) for e in report["per_family"]}
-                rows.append(row)
-                aucs = ", ".join(f"{f} AUC {m['auc']:.3f}" for f, m in row["per_family"].items())
-                print(f"  {arch} held out {held or '(none)'}: trained {seconds:.0f}s; {aucs}", flush=True)
+                for cal in args.calibrations:
+                    calibration = trained_calibration
+                    if cal != "none":
+                        val = image_set("VAL", keep)
+                        how = ({"max_type_i": float(cal.partition("=")[2])} if cal.startswith("type_i=")
+                               else {"perturbations": cal})  # fmt: skip
+                        calibration = calibrate_detector(
+                            model, [x for x, y in zip(val.images, val.labels) if y == 0],
+                            [x for x, y in zip(val.images, val.labels) if y == 1], seed=seed, **how)  # fmt: skip
+                    row = judge(model, calibration, held, cal, seconds)
+                    rows.append(row)
+                    aucs = ", ".join(f"{f} AUC {m['auc']:.3f}" for f, m in row["per_family"].items())
+                    print(f"  {arch} held out {held or '(none)'}, calibrated on val + {cal}: trained {seconds:.0f}s; "
+                          f"{aucs}", flush=True)  # fmt: skip
     return {"families": families, "rows": rows}
 
 
 def robust_cell(metrics: dict | None) -> str:
     # None: every perturbed image was smaller than one crop, so nothing could be judged.
     return "-" if metrics is None else f"{metrics['accuracy']:.3f} / {metrics['auc']:.3f}"
+
+
+def name(row: dict) -> str:
+    """The architecture, and the perturbed validation copies it was calibrated on when not only clean ones."""
+    cal = row.get("cal", "none")
+    if cal == "none":
+        return row["architecture"]
+    if cal.startswith("type_i="):
+        return f"{row['architecture']} [type I<={cal.partition('=')[2]}]"
+    return f"{row['architecture']} [val+{cal}]"
 
 
 def report(results: dict, args) -> str:
@@ -206,13 +237,13 @@ def report(results: dict, args) -> str:
         lines.append("Leave one family out: test real vs the held-out family's test fakes")
         lines.append(table(["seed", "architecture", "held out", "ROC-AUC", "accuracy", "type I", "type II",
                             "JPEG q75: ROC-AUC", "accuracy"],
-                           [[r["seed"], r["architecture"], r["held_out"], *(r["per_family"][r["held_out"]][k]
+                           [[r["seed"], name(r), r["held_out"], *(r["per_family"][r["held_out"]][k]
                              for k in ("auc", "accuracy", "type_i", "type_ii")),
                              *(r["held_out_jpeg75"][k] if "held_out_jpeg75" in r else float("nan")
                                for k in ("auc", "accuracy"))] for r in lofo], digits=3))  # fmt: skip
-        for arch in args.architectures:
+        for arch in dict.fromkeys(name(r) for r in lofo):
             for seed in args.seeds:
-                aucs = [r["per_family"][r["held_out"]]["auc"] for r in lofo if r["architecture"] == arch and r["seed"] == seed]
+                aucs = [r["per_family"][r["held_out"]]["auc"] for r in lofo if name(r) == arch and r["seed"] == seed]
                 if aucs:
                     lines.append(f"  {arch} seed {seed}: min AUC {min(aucs):.3f} (target >= 0.90), "
                                  f"mean {np.mean(aucs):.3f} (target >= 0.95)")  # fmt: skip
@@ -220,13 +251,13 @@ def report(results: dict, args) -> str:
     lines.append("\nEvery family seen in training, test split")
     lines.append(table(["seed", "architecture", "accuracy", "type I", "type II", "ROC-AUC", "ECE", "uncertain",
                         "p>=0.99 not GENERATED (fraction)", "val group-fold ECE"],
-                       [[r["seed"], r["architecture"], r["all"]["accuracy"], r["all"]["type_i"], r["all"]["type_ii"],
+                       [[r["seed"], name(r), r["all"]["accuracy"], r["all"]["type_i"], r["all"]["type_ii"],
                          r["all"]["auc"], r["all"]["ece"], r["all"]["uncertain"], r["all"]["confident_not_generated"],
                          r["calibration"].get("group_fold_ece", float("nan"))] for r in full], digits=3))  # fmt: skip
     lines.append("\nRobustness (test split, every family seen): accuracy / ROC-AUC")
     names = [f"{k}{v:g}" for k, v in PERTURBATIONS]
     lines.append(table(["seed", "architecture", *names],
-                       [[r["seed"], r["architecture"], *(robust_cell(r["robustness"].get(n)) for n in names)]
+                       [[r["seed"], name(r), *(robust_cell(r["robustness"].get(n)) for n in names)]
                         for r in full]))  # fmt: skip
     return "\n".join(lines)
 

@@ -46,7 +46,7 @@ def difference(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def main(argv=None) -> int:
     from bench.detector_generalisation import real_splits
-    from shared.training.evaluate import perturb_whole
+    from shared.training.perturb import perturb_whole
     from shared.training.zoo import FAMILIES, make_fakes
 
     args = parse_args(argv)

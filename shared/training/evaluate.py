@@ -44,7 +44,7 @@ from torch import nn
 from shared.models import colorize
 from shared.models.metrics import detector_metrics, psnr, roc_curve, sliced_wasserstein_distance, ssim
 from shared.models.detector.crops import CropPolicy
-from shared.training.perturb import gaussian_blur, jpeg_roundtrip, shuffle_patches
+from shared.training.perturb import gaussian_blur, perturb_whole, shuffle_patches
 from shared.training.probability import P_MAX, calibrated_probability, expected_calibration_error, reliability
 from shared.training.rng import derive_seed
 from shared.training.scoring import detector_logits, detector_scores, image_logits
@@ -63,20 +63,6 @@ __all__ = [
 
 def _metrics_dict(labels: np.ndarray, scores: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
     return dataclasses.asdict(detector_metrics(labels, scores, threshold, band))
-
-
-def perturb_whole(image: np.ndarray, kind: str, parameter: float) -> np.ndarray:
-    """What happens to a whole image passed around: JPEG at a quality, resizing by a factor (kept at the
-    new size: the detector judges it there), Gaussian blur of a standard deviation in pixels."""
-    if kind == "JPEG":
-        return jpeg_roundtrip(image, int(parameter))
-    if kind == "BLUR":
-        return gaussian_blur(image, float(parameter))
-    if kind == "RESIZE":
-        h, w = image.shape[:2]
-        size = (max(1, round(w * parameter)), max(1, round(h * parameter)))
-        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
-    raise ValueError(f"unknown perturbation {kind!r}")
 
 
 def evaluate_detector(

@@ -54,9 +54,15 @@ def resolve_hparams(defaults: dict[str, Any], given: dict[str, Any] | None, trai
         raise ValueError(f"{trainer}: ema_decay must be in [0, 1], got {resolved['ema_decay']}")
     if "lr_schedule" in resolved and resolved["lr_schedule"] not in LR_SCHEDULES:
         raise ValueError(f"{trainer}: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {resolved['lr_schedule']!r}")
+    if "calibration_perturbations" in resolved and resolved["calibration_perturbations"] not in CALIBRATION_PERTURBATIONS:
+        raise ValueError(
+            f"{trainer}: calibration_perturbations must be one of {', '.join(CALIBRATION_PERTURBATIONS)}, "
+            f"got {resolved['calibration_perturbations']!r}"
+        )
     return resolved
 
 
+CALIBRATION_PERTURBATIONS = ("none", "jpeg", "jpeg+resize")
 LR_SCHEDULES = ("constant", "cosine")
 
 

@@ -55,3 +55,17 @@ def shuffle_patches(image: np.ndarray, grid: int, rng: np.random.Generator) -> n
     patches = patches[rng.permutation(grid * grid)]
     shuffled = patches.reshape(grid, grid, ph, pw, -1).transpose(0, 2, 1, 3, 4).reshape(ph * grid, pw * grid, -1)
     return np.pad(shuffled, ((0, h - ph * grid), (0, w - pw * grid), (0, 0)), mode="edge")
+
+
+def perturb_whole(image: np.ndarray, kind: str, parameter: float) -> np.ndarray:
+    """What happens to a whole image passed around: JPEG at a quality, resizing by a factor (kept at the
+    new size: the detector judges it there), Gaussian blur of a standard deviation in pixels."""
+    if kind == "JPEG":
+        return jpeg_roundtrip(image, int(parameter))
+    if kind == "BLUR":
+        return gaussian_blur(image, float(parameter))
+    if kind == "RESIZE":
+        h, w = image.shape[:2]
+        size = (max(1, round(w * parameter)), max(1, round(h * parameter)))
+        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+    raise ValueError(f"unknown perturbation {kind!r}")

@@ -47,3 +47,25 @@ def test_ties_go_to_the_middle_of_the_free_range_not_to_one_end():
     result = calibrate_scores(real2, generated2)
     below = np.mean(real2 < result["threshold"]) + np.mean(generated2 >= result["threshold"])
     assert below / 2 == pytest.approx(result["balanced_accuracy"])
+
+
+def test_type_i_budget_sets_the_threshold_from_the_real_scores_alone():
+    real = np.linspace(0.01, 0.30, 50)  # 50 real scores, the top one 0.30
+    seen = np.array([0.95, 0.97, 0.99])  # the generators the detector saw: far above
+    balanced = calibrate_scores(real, seen)
+    assert balanced["threshold"] > 0.5  # the middle of the gap, in log-odds
+    # With a 2% type I budget: the lowest threshold that calls at most 1 of 50 real images generated.
+    budget = calibrate_scores(real, seen, max_type_i=0.02)
+    assert budget["max_type_i"] == 0.02
+    assert np.mean(real >= budget["threshold"]) == pytest.approx(0.02)
+    assert real[-2] < budget["threshold"] < real[-1]
+    # A generator it never saw, ranked above the real images but below the seen ones, is caught by the
+    # budgeted threshold and missed by the balanced one.
+    unseen = np.array([0.35, 0.4, 0.5])
+    assert np.all(unseen >= budget["threshold"]) and not np.any(unseen >= balanced["threshold"])
+    # A zero budget: above every real score.
+    assert calibrate_scores(real, seen, max_type_i=0.0)["threshold"] > real.max()
+    with pytest.raises(ValueError, match="not both"):
+        calibrate_scores(real, seen, max_type_i=0.02, max_type_ii=0.02)
+    with pytest.raises(ValueError, match="max_type_i must be in"):
+        calibrate_scores(real, seen, max_type_i=-0.1)

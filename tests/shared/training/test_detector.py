@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -12,6 +13,7 @@ from shared.models import load_model
 from shared.training import ImageSet, calibrate_detector, train_detector
 from shared.training.calibration import calibrate_scores
 from shared.training.checkpoint import CheckpointManager
+from shared.training.detector import with_perturbed_copies
 from shared.training.evaluate import evaluate_detector
 from shared.training.probability import label_band
 from tests.shared.training.conftest import StopTraining, blurred, crops, stop_at
@@ -70,6 +72,43 @@ def test_training_calibrates_a_threshold_and_band_on_val(trained):
     fake = [i for i, y in zip(val.images, val.labels) if y == 1]
     again = calibrate_detector(model, real, fake)
     assert again["threshold"] == pytest.approx(extra["threshold"], abs=1e-6)
+
+
+def test_calibration_can_include_perturbed_copies_of_val(trained):
+    result, val = trained
+    model = load_model(result.model_dir)
+    real = [i for i, y in zip(val.images, val.labels) if y == 0]
+    fake = [i for i, y in zip(val.images, val.labels) if y == 1]
+    jpeg = calibrate_detector(model, real, fake, perturbations="jpeg")
+    # Each image once clean and once JPEG-encoded: twice the scores, the setting recorded.
+    assert (jpeg["num_real"], jpeg["num_generated"]) == (2 * len(real), 2 * len(fake))
+    assert jpeg["calibration_perturbations"] == "jpeg" and 0.0 < jpeg["threshold"] < 1.0
+    assert calibrate_detector(model, real, fake, perturbations="jpeg") == jpeg  # seeded
+    both = calibrate_detector(model, real, fake, perturbations="jpeg+resize")
+    # Resized copies smaller than one 32-px crop are left out, as evaluation leaves them out.
+    assert 2 * len(real) < both["num_real"] < 3 * len(real)
+
+
+def test_perturbed_copies_keep_labels_and_groups():
+    tiles = crops(48, per_tile=1, seed=3)[:6]
+    images = ImageSet(tiles, [0, 1] * 3, [f"g{i}" for i in range(6)])
+    copies = with_perturbed_copies(images, "jpeg+resize", 32, seed=0)
+    assert all(a is b for a, b in zip(copies.images, tiles)) and len(copies) > 12
+    for group, label in zip(images.groups, images.labels):
+        labels = [y for y, g in zip(copies.labels, copies.groups) if g == group]
+        assert len(labels) >= 2 and set(labels) == {label}  # the clean image and its copies, one label
+    first_copy = copies.images[6]  # tile 0 JPEG-encoded
+    assert first_copy.shape == tiles[0].shape and not np.array_equal(first_copy, tiles[0])
+    assert with_perturbed_copies(images, "none", 32, seed=0) is images
+    with pytest.raises(ValueError, match="calibration_perturbations must be one of none, jpeg, jpeg\+resize"):
+        with_perturbed_copies(images, "jpg", 32, seed=0)
+
+
+def test_an_unknown_calibration_setting_fails_before_training(tmp_path):
+    images = ImageSet(crops(32, per_tile=1, seed=4)[:4], [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="calibration_perturbations must be one of"):
+        train_detector(images, None, overrides=SMALL, hparams={"calibration_perturbations": "jpg"}, max_steps=1,
+                       work_dir=tmp_path)
 
 
 def test_resuming_reproduces_the_uninterrupted_run_with_degradations(naip_32, tmp_path):
