@@ -372,6 +372,93 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
             return JSONResponse({"error": "no such result in this session"}, status_code=404)
         return JSONResponse(record, headers={"Content-Disposition": f'attachment; filename="detection-{rid}.json"'})
 
+    # --- generate ----------------------------------------------------------------------------
+
+    def generators(client) -> list:
+        listed = client.call(client.training.ListModels, tr_pb.ListModelsRequest(
+            kind=model_pb2.MODEL_KIND_GENERATOR, page={"page_size": PAGE})).models  # fmt: skip
+        return [v for m in listed for v in m.latest_versions]
+
+    @app.get("/generate", response_class=HTMLResponse)
+    @signed_in
+    def generate_form(request, session, fresh, client):
+        return page(request, session, fresh, "generate.html", generators=generators(client), run=None)
+
+    @app.post("/generate", response_class=HTMLResponse)
+    @signed_in
+    async def generate(request, session, fresh, client):
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        try:
+            run = {"model_version_id": str(form.get("model_version_id", "")), "count": int(form.get("count", 4)),
+                   "seed": int(form.get("seed", 0)), "sampler": str(form.get("sampler", "ddim")),
+                   "steps": int(form.get("steps", 20)), "class_label": str(form.get("class_label", ""))}  # fmt: skip
+        except ValueError:
+            return page(request, session, fresh, "error.html", status=400, code="INVALID_ARGUMENT",
+                        message="count, seed and steps must be whole numbers")  # fmt: skip
+        if not 1 <= run["count"] <= 16:
+            return page(request, session, fresh, "error.html", status=400, code="INVALID_ARGUMENT",
+                        message=f"count must be between 1 and 16, got {run['count']}")  # fmt: skip
+        if run["sampler"] not in ("ddim", "ddpm"):
+            return page(request, session, fresh, "error.html", status=400, code="INVALID_ARGUMENT",
+                        message="sampler must be ddim or ddpm")  # fmt: skip
+        gid = secrets.token_urlsafe(12)
+        session.data.setdefault("generations", {})[gid] = run
+        gens = await run_in_threadpool(generators, client)
+        return page(request, session, fresh, "generate.html", generators=gens, run={**run, "id": gid})
+
+    @app.get("/generate/{gid}/events")
+    @signed_in
+    def generate_events(request, session, fresh, client, gid: str):
+        run = session.data.get("generations", {}).pop(gid, None)  # one stream per submitted form
+        if run is None:
+            return JSONResponse({"error": "no such generation in this session"}, status_code=404)
+        sampling = {"sampler": f"SAMPLER_{run['sampler'].upper()}", "steps": run["steps"],
+                    "class_label": run["class_label"]}  # fmt: skip
+
+        def stream() -> Iterator[str]:
+            # Each image as it finishes: the page fills its grid from these events.
+            try:
+                for header, data in client.generate(model_version_id=run["model_version_id"], count=run["count"],
+                                                    seed=run["seed"], sampling=sampling):  # fmt: skip
+                    payload = {"index": header.index, "seed": header.seed, "width": header.width,
+                               "height": header.height, "uri": _data_uri(data)}  # fmt: skip
+                    yield f"event: image\ndata: {json.dumps(payload)}\n\n"
+                yield "event: end\ndata: {}\n\n"
+            except ClientError as err:
+                yield f"event: failure\ndata: {json.dumps({'code': err.code.name, 'message': err.message})}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    # --- colorize ----------------------------------------------------------------------------
+
+    @app.get("/colorize", response_class=HTMLResponse)
+    @signed_in
+    def colorize_form(request, session, fresh, client):
+        return page(request, session, fresh, "colorize.html", result=None, max_mb=max_upload_bytes // 2**20)
+
+    @app.post("/colorize", response_class=HTMLResponse)
+    @signed_in
+    async def colorize(request, session, fresh, client):
+        if not upload_limiter.allow(_client_address(request)):
+            return page(request, session, fresh, "error.html", status=429, code="RESOURCE_EXHAUSTED",
+                        message="Too many uploads from this address; wait a minute and try again.")  # fmt: skip
+        if int(request.headers.get("content-length") or 0) > max_upload_bytes:
+            return page(request, session, fresh, "error.html", status=413, code="RESOURCE_EXHAUSTED",
+                        message=f"The upload is over the {max_upload_bytes / 2**20:.0f} MB limit.")  # fmt: skip
+        form = await form_with_csrf(request, session, max_files=1, max_part_size=max_upload_bytes)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        upload = form.get("image")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+        if not data:
+            return page(request, session, fresh, "colorize.html", status=400, result=None,
+                        error="Choose a grayscale photo to colorize.", max_mb=max_upload_bytes // 2**20)  # fmt: skip
+        colour = await run_in_threadpool(lambda: client.colorize(data, model_name=str(form.get("model", ""))))
+        result = {"filename": upload.filename, "before": _data_uri(data), "after": _data_uri(colour)}
+        return page(request, session, fresh, "colorize.html", result=result, max_mb=max_upload_bytes // 2**20)
+
     return app
 
 

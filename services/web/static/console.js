@@ -48,7 +48,38 @@ function dropZone(form) {
   });
 }
 
+function fillGeneration(status) {
+  const grid = document.getElementById("generated");
+  const total = Number(status.dataset.count);
+  let done = 0;
+  const source = new EventSource("/generate/" + status.dataset.generation + "/events");
+  source.addEventListener("image", (e) => {
+    const d = JSON.parse(e.data);
+    const link = document.createElement("a");
+    link.href = d.uri;
+    link.download = "generated-" + d.index + "-seed" + d.seed + ".png";
+    link.title = d.width + "×" + d.height + ", seed " + d.seed;
+    const img = document.createElement("img");
+    img.src = d.uri;
+    img.alt = "generated image " + (d.index + 1);
+    link.appendChild(img);
+    grid.appendChild(link);
+    done += 1;
+    status.textContent = done + " of " + total + " images (click one to download it)";
+  });
+  source.addEventListener("end", () => { source.close(); status.dataset.done = "true"; });
+  source.addEventListener("failure", (e) => {
+    const d = JSON.parse(e.data);
+    status.textContent = d.code + ": " + d.message;
+    status.className = "error";
+    source.close();
+  });
+  source.onerror = () => source.close();  // the stream is single-use; never replay it
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const generation = document.getElementById("generate-status");
+  if (generation) fillGeneration(generation);
   const job = document.getElementById("job");
   if (job) watchJob(job);
   const drop = document.getElementById("detect-form");

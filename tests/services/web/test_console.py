@@ -213,3 +213,66 @@ def test_a_read_token_sees_no_promote_and_cannot_promote(page, web, tokens, serv
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     response = page.request.post(f"{web}/versions/{served_detector.id}/promote", form={"csrf": csrf, "stage": "archived"})
     assert response.status == 403 and "PERMISSION_DENIED" in response.text()
+
+
+@pytest.fixture(scope="module")
+def served_generator(session_client, generator):
+    c = session_client
+    version_id = generator[0].result["model_version_id"]
+    finished(c, c.call(c.training.ExportModel, tr_pb.ExportModelRequest(model_version_id=version_id)).job, timeout=300)
+    return c.get_model_version(version_id)
+
+
+def test_generate_four_images_fills_the_grid_as_they_finish(page, web, admin_token, served_generator):
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/generate")
+    page.select_option("select[name=model_version_id]", served_generator.id)
+    page.fill("input[name=count]", "4")
+    page.fill("input[name=seed]", "7")
+    page.fill("input[name=steps]", "4")
+    page.click("#generate-form button")
+    wait_true(page, "document.getElementById('generate-status').dataset.done === 'true'", timeout=180)
+    images = page.locator("#generated img")
+    assert images.count() == 4
+    wait_true(page, "[...document.querySelectorAll('#generated img')].every(i => i.naturalWidth > 0)")
+    size = page.evaluate("document.querySelector('#generated img').naturalWidth")
+    assert size == int(served_generator.config["image_size"]) == 32  # the tiny DDPM's tiles, at their own size
+    assert "4 of 4 images" in page.locator("#generate-status").inner_text()
+    shot(page, "generate")
+    with page.expect_download() as download:
+        page.locator("#generated a").first.click()
+    assert download.value.suggested_filename.startswith("generated-0-seed")
+    assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
+    # The stream is single-use: replaying it is refused.
+    status = page.locator("#generate-status").get_attribute("data-generation")
+    assert page.request.get(f"{web}/generate/{status}/events").status == 404
+
+
+def test_colorize_shows_before_and_after_at_the_photo_s_size(page, web, admin_token, session_client, tmp_path):
+    from PIL import Image
+
+    from shared.assets import PHOTOS
+    from terrafake.ingestion.v1 import ingestion_service_pb2 as ing_pb
+    from tests.services.conftest import start_training
+
+    c = session_client
+    ds = c.create_dataset(f"console-photos-{uuid.uuid4().hex[:6]}")
+    photos = [(p.name, p.read_bytes()) for p in sorted(PHOTOS.glob("*.png"))]
+    finished(c, c.upload(photos, {"dataset_id": ds.id, "tile_size": 128, "resize_to": 64}).job)
+    version = c.call(c.ingestion.CreateDatasetVersion, ing_pb.CreateDatasetVersionRequest(
+        dataset_id=ds.id, split={"train_fraction": 1.0, "grouping": 1})).dataset_version  # fmt: skip
+    name = f"console-col-{uuid.uuid4().hex[:6]}"
+    job = finished(c, start_training(c, model_pb2.MODEL_KIND_COLORIZER, version.id, "colorizer-unet", 4, model_name=name,
+                                     hyperparameters={"model": {"image_size": 64, "base_channels": 16}, "batch_size": 4}),
+                   timeout=300)  # fmt: skip
+    c.promote(job.result["model_version_id"], "production")  # a model name resolves to its production version
+    gray = tmp_path / "gray.png"
+    Image.open(PHOTOS / "chelsea.png").convert("L").resize((150, 100)).save(gray)
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/colorize")
+    page.set_input_files("input[name=image]", str(gray))
+    page.fill("input[name=model]", name)
+    page.click("#colorize-form button")
+    wait_true(page, "document.getElementById('colorized') && document.getElementById('colorized').naturalWidth > 0")
+    assert page.evaluate("[document.getElementById('colorized').naturalWidth, document.getElementById('colorized').naturalHeight]") == [150, 100]
+    shot(page, "colorize")
