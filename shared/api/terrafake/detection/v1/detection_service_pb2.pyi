@@ -2,10 +2,11 @@ from terrafake.common.v1 import common_pb2 as _common_pb2
 from terrafake.ingestion.v1 import dataset_pb2 as _dataset_pb2
 from terrafake.jobs.v1 import job_pb2 as _job_pb2
 from terrafake.training.v1 import evaluation_pb2 as _evaluation_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -16,10 +17,19 @@ class DetectionLabel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DETECTION_LABEL_REAL: _ClassVar[DetectionLabel]
     DETECTION_LABEL_GENERATED: _ClassVar[DetectionLabel]
     DETECTION_LABEL_UNCERTAIN: _ClassVar[DetectionLabel]
+
+class QuizAnswer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUIZ_ANSWER_UNSPECIFIED: _ClassVar[QuizAnswer]
+    QUIZ_ANSWER_REAL: _ClassVar[QuizAnswer]
+    QUIZ_ANSWER_GENERATED: _ClassVar[QuizAnswer]
 DETECTION_LABEL_UNSPECIFIED: DetectionLabel
 DETECTION_LABEL_REAL: DetectionLabel
 DETECTION_LABEL_GENERATED: DetectionLabel
 DETECTION_LABEL_UNCERTAIN: DetectionLabel
+QUIZ_ANSWER_UNSPECIFIED: QuizAnswer
+QUIZ_ANSWER_REAL: QuizAnswer
+QUIZ_ANSWER_GENERATED: QuizAnswer
 
 class DetectOptions(_message.Message):
     __slots__ = ("model_version_id", "model_name", "want_heatmap")
@@ -158,3 +168,121 @@ class EvaluateDetectorResponse(_message.Message):
     JOB_FIELD_NUMBER: _ClassVar[int]
     job: _job_pb2.Job
     def __init__(self, job: _Optional[_Union[_job_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class StartQuizRoundRequest(_message.Message):
+    __slots__ = ("dataset_version_id", "player", "nickname")
+    DATASET_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_FIELD_NUMBER: _ClassVar[int]
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    dataset_version_id: str
+    player: str
+    nickname: str
+    def __init__(self, dataset_version_id: _Optional[str] = ..., player: _Optional[str] = ..., nickname: _Optional[str] = ...) -> None: ...
+
+class StartQuizRoundResponse(_message.Message):
+    __slots__ = ("round_token", "png", "width", "height")
+    ROUND_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    round_token: str
+    png: bytes
+    width: int
+    height: int
+    def __init__(self, round_token: _Optional[str] = ..., png: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class QuizScore(_message.Message):
+    __slots__ = ("rounds", "correct", "detector_rounds", "detector_correct")
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_CORRECT_FIELD_NUMBER: _ClassVar[int]
+    rounds: int
+    correct: int
+    detector_rounds: int
+    detector_correct: int
+    def __init__(self, rounds: _Optional[int] = ..., correct: _Optional[int] = ..., detector_rounds: _Optional[int] = ..., detector_correct: _Optional[int] = ...) -> None: ...
+
+class AnswerQuizRoundRequest(_message.Message):
+    __slots__ = ("round_token", "answer", "player")
+    ROUND_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_FIELD_NUMBER: _ClassVar[int]
+    round_token: str
+    answer: QuizAnswer
+    player: str
+    def __init__(self, round_token: _Optional[str] = ..., answer: _Optional[_Union[QuizAnswer, str]] = ..., player: _Optional[str] = ...) -> None: ...
+
+class AnswerQuizRoundResponse(_message.Message):
+    __slots__ = ("correct", "truth", "generator", "detector_p_generated", "detector_label", "score")
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    TRUTH_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_P_GENERATED_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    correct: bool
+    truth: QuizAnswer
+    generator: str
+    detector_p_generated: float
+    detector_label: str
+    score: QuizScore
+    def __init__(self, correct: bool = ..., truth: _Optional[_Union[QuizAnswer, str]] = ..., generator: _Optional[str] = ..., detector_p_generated: _Optional[float] = ..., detector_label: _Optional[str] = ..., score: _Optional[_Union[QuizScore, _Mapping]] = ...) -> None: ...
+
+class GetQuizSummaryRequest(_message.Message):
+    __slots__ = ("player",)
+    PLAYER_FIELD_NUMBER: _ClassVar[int]
+    player: str
+    def __init__(self, player: _Optional[str] = ...) -> None: ...
+
+class GetQuizSummaryResponse(_message.Message):
+    __slots__ = ("score",)
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    score: QuizScore
+    def __init__(self, score: _Optional[_Union[QuizScore, _Mapping]] = ...) -> None: ...
+
+class GetQuizLeaderboardRequest(_message.Message):
+    __slots__ = ("limit", "min_rounds")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    min_rounds: int
+    def __init__(self, limit: _Optional[int] = ..., min_rounds: _Optional[int] = ...) -> None: ...
+
+class QuizLeaderboardEntry(_message.Message):
+    __slots__ = ("nickname", "rounds", "correct")
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    nickname: str
+    rounds: int
+    correct: int
+    def __init__(self, nickname: _Optional[str] = ..., rounds: _Optional[int] = ..., correct: _Optional[int] = ...) -> None: ...
+
+class GetQuizLeaderboardResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[QuizLeaderboardEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[QuizLeaderboardEntry, _Mapping]]] = ...) -> None: ...
+
+class GetQuizStatsRequest(_message.Message):
+    __slots__ = ("generator",)
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    generator: str
+    def __init__(self, generator: _Optional[str] = ...) -> None: ...
+
+class QuizGeneratorStats(_message.Message):
+    __slots__ = ("generator", "rounds", "fooled")
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    FOOLED_FIELD_NUMBER: _ClassVar[int]
+    generator: str
+    rounds: int
+    fooled: int
+    def __init__(self, generator: _Optional[str] = ..., rounds: _Optional[int] = ..., fooled: _Optional[int] = ...) -> None: ...
+
+class GetQuizStatsResponse(_message.Message):
+    __slots__ = ("generators",)
+    GENERATORS_FIELD_NUMBER: _ClassVar[int]
+    generators: _containers.RepeatedCompositeFieldContainer[QuizGeneratorStats]
+    def __init__(self, generators: _Optional[_Iterable[_Union[QuizGeneratorStats, _Mapping]]] = ...) -> None: ...

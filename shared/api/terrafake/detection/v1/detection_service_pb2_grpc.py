@@ -54,6 +54,31 @@ class DetectionServiceStub(object):
                 request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorRequest.SerializeToString,
                 response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorResponse.FromString,
                 _registered_method=True)
+        self.StartQuizRound = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/StartQuizRound',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundResponse.FromString,
+                _registered_method=True)
+        self.AnswerQuizRound = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/AnswerQuizRound',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.AnswerQuizRoundRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.AnswerQuizRoundResponse.FromString,
+                _registered_method=True)
+        self.GetQuizSummary = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/GetQuizSummary',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizSummaryRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizSummaryResponse.FromString,
+                _registered_method=True)
+        self.GetQuizLeaderboard = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/GetQuizLeaderboard',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizLeaderboardRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizLeaderboardResponse.FromString,
+                _registered_method=True)
+        self.GetQuizStats = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/GetQuizStats',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizStatsRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizStatsResponse.FromString,
+                _registered_method=True)
 
 
 class DetectionServiceServicer(object):
@@ -95,6 +120,50 @@ class DetectionServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartQuizRound(self, request, context):
+        """The real-or-generated quiz, played by people (the web console's public
+        game). A round shows one tile of a dataset version: real or generated
+        with even odds, re-encoded as PNG so its bytes tell nothing; the truth
+        stays on the server until the round is answered. INVALID_ARGUMENT for a
+        bad player or nickname, NOT_FOUND for an unknown dataset version,
+        FAILED_PRECONDITION when it lacks real or generated images (labels
+        authenticity=real and authenticity=generated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerQuizRound(self, request, context):
+        """Answers a round, checked on the server. A round is answered once, by
+        the player it was shown to: a replay is FAILED_PRECONDITION, an unknown
+        token NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuizSummary(self, request, context):
+        """A player's score, counted from the answered rounds on the server, and
+        the production detector's score on the same tiles.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuizLeaderboard(self, request, context):
+        """Nicknames ranked by correct answers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuizStats(self, request, context):
+        """How often people took each generator's tiles for real ("fooled").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DetectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -112,6 +181,31 @@ def add_DetectionServiceServicer_to_server(servicer, server):
                     servicer.EvaluateDetector,
                     request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorRequest.FromString,
                     response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorResponse.SerializeToString,
+            ),
+            'StartQuizRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartQuizRound,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundResponse.SerializeToString,
+            ),
+            'AnswerQuizRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerQuizRound,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.AnswerQuizRoundRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.AnswerQuizRoundResponse.SerializeToString,
+            ),
+            'GetQuizSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuizSummary,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizSummaryRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizSummaryResponse.SerializeToString,
+            ),
+            'GetQuizLeaderboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuizLeaderboard,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizLeaderboardRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizLeaderboardResponse.SerializeToString,
+            ),
+            'GetQuizStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuizStats,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizStatsRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -200,6 +294,141 @@ class DetectionService(object):
             '/terrafake.detection.v1.DetectionService/EvaluateDetector',
             terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorRequest.SerializeToString,
             terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartQuizRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/StartQuizRound',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerQuizRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/AnswerQuizRound',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.AnswerQuizRoundRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.AnswerQuizRoundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuizSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/GetQuizSummary',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizSummaryRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuizLeaderboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/GetQuizLeaderboard',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizLeaderboardRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizLeaderboardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuizStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/GetQuizStats',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizStatsRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetQuizStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
