@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+from pathlib import Path
 
 import uvicorn
 
@@ -19,10 +21,17 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=settings.web_port)
     p.add_argument("--grpc-address", default=settings.grpc_address)
     p.add_argument("--secure-cookies", action="store_true", help="behind TLS: cookies only over HTTPS")
+    p.add_argument("--quiz-token-file", default=os.environ.get("TERRAFAKE_WEB_QUIZ_TOKEN_FILE", ""),
+                   help="a file holding the read token the public quiz is played with (no file: no quiz)")
+    p.add_argument("--quiz-dataset", default=os.environ.get("TERRAFAKE_QUIZ_DATASET", ""),
+                   help="dataset the quiz draws from, NAME or NAME@VERSION (default: the newest demo-aerial-*)")
+    p.add_argument("--quiz-rounds", type=int, default=5)
     args = p.parse_args(argv)
+    quiz_token = Path(args.quiz_token_file).read_text().strip() if args.quiz_token_file else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(args.grpc_address, secure_cookies=args.secure_cookies,
-                     max_upload_bytes=settings.web_max_upload_bytes)  # fmt: skip
+                     max_upload_bytes=settings.web_max_upload_bytes, quiz_token=quiz_token,
+                     quiz_dataset=args.quiz_dataset, quiz_rounds=args.quiz_rounds)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     return 0
 

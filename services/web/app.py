@@ -53,8 +53,13 @@ _STATUS = {  # gRPC status -> HTTP status for error pages
 
 
 def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_bytes: int = 32 * 1024 * 1024,
-               channel: grpc.Channel | None = None) -> FastAPI:  # fmt: skip
-    """The console for the platform at `grpc_address`. `secure_cookies`: behind TLS (cookies get Secure)."""
+               channel: grpc.Channel | None = None, quiz_token: str | None = None, quiz_dataset: str = "",
+               quiz_rounds: int = 5) -> FastAPI:  # fmt: skip
+    """The console for the platform at `grpc_address`. `secure_cookies`: behind TLS (cookies get Secure).
+
+    The quiz is public: the console plays it for anonymous visitors with `quiz_token` (a read token)
+    on `quiz_dataset` (a dataset name, NAME@N for one version; empty: the newest demo-aerial-* dataset),
+    `quiz_rounds` rounds a game."""
     app = FastAPI(title="terrafake console", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders)
     channel = channel or grpc.insecure_channel(
@@ -63,6 +68,8 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
     sessions = SessionStore()
     thumbs = ThumbnailCache()
     upload_limiter = RateLimiter(rate_per_s=1.0, burst=20)
+    quiz_limiter = RateLimiter(rate_per_s=2.0, burst=30)
+    quiz_version = _Cached(ttl_s=60.0)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["job_state"] = lambda s: job_pb2.JobState.Name(s).removeprefix("JOB_STATE_").lower()
     templates.env.filters["stage"] = lambda s: model_pb2.ModelStage.Name(s).removeprefix("MODEL_STAGE_").lower()
@@ -310,8 +317,12 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
         found = client.get_model_version(version_id)
         evaluations = client.call(client.training.ListEvaluations, tr_pb.ListEvaluationsRequest(
             model_version_id=version_id, page={"page_size": 20})).evaluations  # fmt: skip
+        fooled = None
+        if found.kind == model_pb2.MODEL_KIND_GENERATOR:
+            stats = client.call(client.detection.GetQuizStats, det_types.GetQuizStatsRequest(generator=version_id))
+            fooled = stats.generators[0] if stats.generators else None
         return page(request, session, fresh, "version.html", version=found, evaluations=evaluations,
-                    stages=["staging", "production", "archived"])  # fmt: skip
+                    stages=["staging", "production", "archived"], fooled=fooled)  # fmt: skip
 
     @app.post("/versions/{version_id}/promote")
     @signed_in
@@ -459,7 +470,142 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
         result = {"filename": upload.filename, "before": _data_uri(data), "after": _data_uri(colour)}
         return page(request, session, fresh, "colorize.html", result=result, max_mb=max_upload_bytes // 2**20)
 
+    # --- quiz (public) -------------------------------------------------------------------------
+
+    quiz_client = Client(channel, quiz_token, retries=1) if quiz_token else None
+
+    def quiz_dataset_version() -> str | None:
+        """The version the quiz draws from (looked up once a minute)."""
+
+        def look_up() -> str | None:
+            name, _, number = quiz_dataset.partition("@")
+            found = quiz_client.call(quiz_client.ingestion.ListDatasets, ing_pb.ListDatasetsRequest(
+                name_contains=name or "demo-aerial-", page={"page_size": PAGE})).datasets  # fmt: skip
+            found = [d for d in found if (d.name == name if name else d.name.startswith("demo-aerial-"))]
+            for ds in sorted(found, key=lambda d: d.created_at.ToDatetime(), reverse=True):
+                versions = quiz_client.call(quiz_client.ingestion.ListDatasetVersions, ing_pb.ListDatasetVersionsRequest(
+                    dataset_id=ds.id, page={"page_size": 100})).dataset_versions  # fmt: skip
+                chosen = [v for v in versions if not number or v.version_number == int(number)]
+                if chosen:
+                    return max(chosen, key=lambda v: v.version_number).id
+            return None
+
+        return quiz_version.get(look_up)
+
+    def quiz_player(session: Session) -> dict:
+        return session.data.setdefault("quiz", {"player": secrets.token_urlsafe(16), "nickname": "", "start": 0})
+
+    def quiz_unavailable(request, session, fresh, why: str):
+        return page(request, session, fresh, "quiz.html", status=503, unavailable=why, tile=None)
+
+    @app.get("/quiz", response_class=HTMLResponse)
+    async def quiz(request: Request):
+        session, fresh = session_of(request)
+        if quiz_client is None:
+            return quiz_unavailable(request, session, fresh, "The quiz is not set up on this console (no quiz token).")
+        if not quiz_limiter.allow(_client_address(request)):
+            return page(request, session, fresh, "error.html", status=429, code="RESOURCE_EXHAUSTED",
+                        message="Too many rounds from this address; wait a little and try again.")  # fmt: skip
+        me = quiz_player(session)
+        try:
+            version_id = await run_in_threadpool(quiz_dataset_version)
+            if version_id is None:
+                return quiz_unavailable(request, session, fresh, "No dataset to play yet: run `make demo`, or set "
+                                        "TERRAFAKE_QUIZ_DATASET to a dataset with real and generated images.")  # fmt: skip
+            score = (await run_in_threadpool(quiz_client.call, quiz_client.detection.GetQuizSummary,
+                                             det_types.GetQuizSummaryRequest(player=me["player"]))).score  # fmt: skip
+            if score.rounds - me["start"] >= quiz_rounds:
+                return with_cookie(RedirectResponse("/quiz/summary", status_code=303), session)
+            drawn = await run_in_threadpool(quiz_client.call, quiz_client.detection.StartQuizRound,
+                                            det_types.StartQuizRoundRequest(dataset_version_id=version_id,
+                                                                            player=me["player"],
+                                                                            nickname=me["nickname"]), retry=False)  # fmt: skip
+        except ClientError as err:
+            return quiz_unavailable(request, session, fresh, f"{err.code.name}: {err.message}")
+        tile = {"uri": f"data:image/png;base64,{base64.b64encode(drawn.png).decode()}", "token": drawn.round_token,
+                "width": drawn.width, "height": drawn.height}  # fmt: skip
+        return page(request, session, fresh, "quiz.html", tile=tile, me=me, round=score.rounds - me["start"] + 1,
+                    of=quiz_rounds)  # fmt: skip
+
+    @app.post("/quiz/answer", response_class=HTMLResponse)
+    async def quiz_answer(request: Request):
+        session, fresh = session_of(request)
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        if quiz_client is None or not quiz_limiter.allow(_client_address(request)):
+            return page(request, session, fresh, "error.html", status=429, code="RESOURCE_EXHAUSTED",
+                        message="Too many answers from this address; wait a little and try again.")  # fmt: skip
+        me = quiz_player(session)
+        answer = {"real": det_types.QUIZ_ANSWER_REAL, "generated": det_types.QUIZ_ANSWER_GENERATED}.get(
+            str(form.get("answer", "")), det_types.QUIZ_ANSWER_UNSPECIFIED)  # fmt: skip
+        try:
+            result = await run_in_threadpool(quiz_client.call, quiz_client.detection.AnswerQuizRound,
+                                             det_types.AnswerQuizRoundRequest(round_token=str(form.get("round", "")),
+                                                                              player=me["player"], answer=answer),
+                                             retry=False)  # fmt: skip
+        except ClientError as err:
+            status = _STATUS.get(err.code, 502)
+            return page(request, session, fresh, "error.html", status=status, code=err.code.name, message=err.message)
+        truth = "generated" if result.truth == det_types.QUIZ_ANSWER_GENERATED else "real"
+        played = result.score.rounds - me["start"]
+        return page(request, session, fresh, "quiz_result.html", result=result, truth=truth, played=played,
+                    of=quiz_rounds, done=played >= quiz_rounds)  # fmt: skip
+
+    @app.post("/quiz/nickname")
+    async def quiz_nickname(request: Request):
+        session, fresh = session_of(request)
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return refused_csrf(request, session, fresh)
+        nickname = " ".join(str(form.get("nickname", "")).split())[:32]
+        if not nickname.isprintable():
+            nickname = ""
+        quiz_player(session)["nickname"] = nickname
+        return with_cookie(RedirectResponse("/quiz", status_code=303), session) if fresh else RedirectResponse("/quiz", status_code=303)
+
+    @app.get("/quiz/summary", response_class=HTMLResponse)
+    async def quiz_summary(request: Request):
+        session, fresh = session_of(request)
+        if quiz_client is None:
+            return quiz_unavailable(request, session, fresh, "The quiz is not set up on this console (no quiz token).")
+        me = quiz_player(session)
+        try:
+            score = (await run_in_threadpool(quiz_client.call, quiz_client.detection.GetQuizSummary,
+                                             det_types.GetQuizSummaryRequest(player=me["player"]))).score  # fmt: skip
+            board = (await run_in_threadpool(quiz_client.call, quiz_client.detection.GetQuizLeaderboard,
+                                             det_types.GetQuizLeaderboardRequest(limit=10, min_rounds=quiz_rounds))).entries  # fmt: skip
+        except ClientError as err:
+            return quiz_unavailable(request, session, fresh, f"{err.code.name}: {err.message}")
+        return page(request, session, fresh, "quiz_summary.html", score=score, board=board, me=me)
+
+    @app.post("/quiz/again")
+    async def quiz_again(request: Request):
+        session, fresh = session_of(request)
+        if await form_with_csrf(request, session) is None:
+            return refused_csrf(request, session, fresh)
+        me = quiz_player(session)
+        if quiz_client is not None:
+            score = (await run_in_threadpool(quiz_client.call, quiz_client.detection.GetQuizSummary,
+                                             det_types.GetQuizSummaryRequest(player=me["player"]))).score  # fmt: skip
+            me["start"] = score.rounds  # a new game counts from here; the server's totals stay
+        return RedirectResponse("/quiz", status_code=303)
+
     return app
+
+
+class _Cached:
+    """One value, recomputed after `ttl_s` (a None result is not kept)."""
+
+    def __init__(self, ttl_s: float):
+        self.ttl_s, self._value, self._at = ttl_s, None, -1e18
+
+    def get(self, compute):
+        import time
+
+        if self._value is None or time.monotonic() - self._at > self.ttl_s:
+            self._value, self._at = compute(), time.monotonic()
+        return self._value
 
 
 _TERMINAL = {job_pb2.JOB_STATE_SUCCEEDED, job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED}

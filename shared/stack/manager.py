@@ -152,7 +152,8 @@ class Stack:
                                 directory=REPO_ROOT))  # fmt: skip
         if self.state.get("web_address"):
             port = self.state["web_address"].rpartition(":")[2]
-            programs.append(Program("web", [sys.executable, "-m", "services.web", "--port", port],
+            programs.append(Program("web", [sys.executable, "-m", "services.web", "--port", port,
+                                            "--quiz-token-file", str(self.home / "quiz.token")],
                                     self.logs / "web.log", env=env, directory=REPO_ROOT))  # fmt: skip
         for queue in self.state.get("queues", []):
             programs.append(Program(f"worker-{queue}", [sys.executable, "-m", "workers.main", "--queues", queue],
@@ -202,23 +203,26 @@ class Stack:
             return False
 
     def _ensure_admin_token(self) -> str:
-        path = self.settings.admin_token_file
+        return self._ensure_token(self.settings.admin_token_file, "local-admin", "admin")
+
+    def _ensure_token(self, path: Path, name: str, role: str) -> str:
+        """The token in `path` if it is still valid with `role`, else a new one written there (mode 0600)."""
         db = Database(self.database_url, max_size=2)
         try:
             tokens = TokenStore(db, cache_seconds=0)
             if path.exists():
                 token = path.read_text().strip()
                 principal = tokens.verify(token)
-                if principal is not None and principal.role == "admin":
+                if principal is not None and principal.role == role:
                     return token
-            token, _ = tokens.create("local-admin", "admin")
+            token, _ = tokens.create(name, role)
         finally:
             db.close()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(token + "\n")
-        log.info("created an admin token in %s", path)
+        log.info("created a %s token in %s", role, path)
         return token
 
     def _run(self, name: str, ready, timeout: float, what: str) -> None:
@@ -327,6 +331,7 @@ class Stack:
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         self._ensure_admin_token()
+        self._ensure_token(self.home / "quiz.token", "web-quiz", "read")  # the console plays the public quiz with it
         self.supervisor.start_program("grpc")
         for queue in self.state["queues"]:
             self.supervisor.start_program(f"worker-{queue}")

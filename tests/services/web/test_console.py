@@ -276,3 +276,100 @@ def test_colorize_shows_before_and_after_at_the_photo_s_size(page, web, admin_to
     wait_true(page, "document.getElementById('colorized') && document.getElementById('colorized').naturalWidth > 0")
     assert page.evaluate("[document.getElementById('colorized').naturalWidth, document.getElementById('colorized').naturalHeight]") == [150, 100]
     shot(page, "colorize")
+
+
+@pytest.fixture(scope="module")
+def quiz_dataset(session_client, generator):
+    """What `make demo` leaves behind, in small: a demo-aerial-* dataset of real and generated tiles."""
+    from terrafake.generation.v1 import generation_service_pb2 as gen_pb
+    from tests.services.conftest import make_version
+
+    c = session_client
+    ds = c.create_dataset(f"demo-aerial-console-{uuid.uuid4().hex[:6]}")
+    files = [(f"scene-{i}.png", scene_bytes(i)) for i in range(4)]
+    finished(c, c.upload(files, {"dataset_id": ds.id, "tile_size": 128, "resize_to": 32,
+                                 "labels": {"authenticity": "real"}}).job)  # fmt: skip
+    finished(c, c.call(c.generation.GenerateToDataset, gen_pb.GenerateToDatasetRequest(
+        dataset_id=ds.id, model_version_id=generator[0].result["model_version_id"], count=12, seed=3,
+        sampling=gen_pb.SamplingOptions(sampler=gen_pb.SAMPLER_DDIM, steps=3))).job, timeout=300)  # fmt: skip
+    return ds, make_version(c, ds.id)
+
+
+@pytest.fixture(scope="module")
+def default_detector(session_client, mixed_tiles):
+    """A production version of the model named "detector": what Detect and the quiz use by default."""
+    from tests.services.conftest import start_training
+
+    c = session_client
+    existing = c.call(c.training.ListModels, tr_pb.ListModelsRequest(kind=model_pb2.MODEL_KIND_DETECTOR)).models
+    if any(m.name == "detector" for m in existing):
+        return
+    job = finished(c, start_training(c, model_pb2.MODEL_KIND_DETECTOR, mixed_tiles[1].id, "detector-small", 20,
+                                     model_name="detector", hyperparameters={"model": {"input_size": 32},
+                                                                             "batch_size": 16}), timeout=300)  # fmt: skip
+    version_id = job.result["model_version_id"]
+    finished(c, c.call(c.training.ExportModel, tr_pb.ExportModelRequest(model_version_id=version_id)).job, timeout=300)
+    c.promote(version_id, "production")
+
+
+def test_play_a_five_round_quiz_see_the_score_and_the_leaderboard(browser, web, quiz_dataset, default_detector):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # anonymous: no sign-in
+    page = context.new_page()
+    try:
+        page.goto(f"{web}/quiz")
+        page.fill("input[name=nickname]", "ada")
+        page.click("form[action='/quiz/nickname'] button")
+        assert page.locator("input[name=nickname]").input_value() == "ada"
+        shot(page, "quiz")
+        right = 0
+        for n in range(1, 6):
+            assert page.locator("#quiz-round").inner_text() == str(n)
+            html = page.content()
+            # Nothing on the page tells the answer: no image id, no label, only the pixels.
+            assert not re.search(r"[0-9a-f]{64}", html) and "authenticity" not in html
+            assert page.locator("#quiz-tile").get_attribute("src").startswith("data:image/png;base64,")
+            token = page.locator("input[name=round]").first.get_attribute("value")
+            csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+            page.click("#answer-real")
+            truth = page.locator("#quiz-truth").inner_text()
+            assert truth in ("real", "generated")
+            right += truth == "real"
+            assert page.locator("#quiz-score").inner_text().startswith(f"Your score: {right} of {n}")
+            if n == 1:
+                shot(page, "quiz-result")
+                # The same answer sent again (a replay of the form) is refused by the server.
+                replay = page.request.post(f"{web}/quiz/answer", form={"csrf": csrf, "round": token, "answer": "real"})
+                assert replay.status == 409 and "already answered" in replay.text()
+            page.click("#quiz-next")
+        assert page.url == f"{web}/quiz/summary"
+        summary = page.locator("#quiz-summary").inner_text()
+        assert f"You: {right} of 5 right" in summary
+        assert re.search(r"the detector, on the same tiles: \d of 5", summary)  # the production detector judged them too
+        assert "ada" in page.locator("#leaderboard").inner_text()
+        shot(page, "quiz-summary")
+        # A sixth round is not offered until the player starts again.
+        page.goto(f"{web}/quiz")
+        assert page.url == f"{web}/quiz/summary"
+    finally:
+        context.close()
+
+
+def test_the_generator_page_shows_how_often_people_were_fooled(page, web, admin_token, session_client, quiz_dataset,
+                                                             generator):  # fmt: skip
+    from terrafake.detection.v1 import detection_service_pb2 as det_pb
+
+    c = session_client
+    gen_version = generator[0].result["model_version_id"]
+    who = "fooled-" + uuid.uuid4().hex[:10]
+    for _ in range(200):  # until one generated tile has been taken for real
+        drawn = c.call(c.detection.StartQuizRound, det_pb.StartQuizRoundRequest(
+            dataset_version_id=quiz_dataset[1].id, player=who))  # fmt: skip
+        result = c.call(c.detection.AnswerQuizRound, det_pb.AnswerQuizRoundRequest(
+            round_token=drawn.round_token, player=who, answer=det_pb.QUIZ_ANSWER_REAL))  # fmt: skip
+        if result.truth == det_pb.QUIZ_ANSWER_GENERATED:
+            break
+    [stats] = c.call(c.detection.GetQuizStats, det_pb.GetQuizStatsRequest(generator=gen_version)).generators
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/versions/{gen_version}")
+    text = page.locator("#fooled").inner_text()
+    assert f"({stats.fooled} of {stats.rounds} rounds)" in text and f"{round(100 * stats.fooled / stats.rounds)}%" in text
