@@ -321,7 +321,7 @@ class Stack:
         self._supervise()
         if self.state.get("postgres", {}).get("managed"):
             pg = self._postgres()
-            self._run("postgres", pg.running, 60, "postgres")
+            self._run("postgres", lambda: pg.running() and pg.accepting(), 60, "postgres")
             pg.ensure_database()
         if self.state.get("redis", {}).get("managed"):
             self._run("redis", lambda: procs.port_open(self.state["redis"]["port"]), 20, "redis")

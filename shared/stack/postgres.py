@@ -164,6 +164,15 @@ class EmbeddedPostgres:
                 raise RuntimeError(f"postgres did not start (pg_ctl exit {exc.returncode}):\n{tail}") from exc
         self.ensure_database()
 
+    def accepting(self) -> bool:
+        """True once the server takes connections (not just listens: during start-up and crash recovery
+        it answers "the database system is starting up")."""
+        try:
+            with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", connect_timeout=2):
+                return True
+        except psycopg.Error:
+            return False
+
     def ensure_database(self) -> None:
         admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
