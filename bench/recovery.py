@@ -26,6 +26,7 @@ import grpc
 import numpy as np
 
 from bench._common import admin_token, local_stack, machine_info, machine_line, table, write_results
+from shared.client import ClientError
 
 COMPONENTS = ["postgres", "redis", "triton", "grpc", "worker-cpu", "worker-gpu"]
 TARGET_S = 15.0
@@ -44,8 +45,8 @@ def _submit(client, queue: str, deadline: float):
     while True:
         try:
             return client.start_diagnostic_job(seconds=0, steps=1, queue=queue, idempotency_key=key)
-        except grpc.RpcError as exc:
-            if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        except ClientError as exc:
+            if exc.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise
             if time.monotonic() > deadline:
                 raise
@@ -83,7 +84,7 @@ def one_kill(stack, client, component: str) -> dict:
             job = _submit(client, queue, deadline)
         try:
             state = client.get_job(job.id).state
-        except grpc.RpcError:
+        except ClientError:
             state = None
         if "job done" not in out and state == job_pb2.JOB_STATE_SUCCEEDED:
             out["job done"] = time.monotonic() - killed
@@ -111,7 +112,13 @@ def main(argv=None) -> int:
                     rows.append(row)
                     print(f"{component} round {r + 1}: " + ", ".join(
                         f"{k} {v:.2f}s" for k, v in row.items() if k != "component"), flush=True)  # fmt: skip
-                    time.sleep(2)  # let the restarted process settle before the next kill
+                    # The next kill only once supervisord counts the restart as a success (RUNNING, past its
+                    # startsecs): a process that dies sooner is a failed start, retried with a growing delay.
+                    deadline = time.monotonic() + 60
+                    while (stack.supervisor.info(component) or {}).get("statename") != "RUNNING":
+                        assert time.monotonic() < deadline, f"{component} not RUNNING again"
+                        time.sleep(0.2)
+                    time.sleep(1)
             status = stack.status()["components"]
     lines = [f"Recovery after SIGKILL, seconds from the kill ({args.rounds} rounds each, worst shown in brackets)"]
     body = []

@@ -26,12 +26,15 @@ def main(argv=None) -> int:
     p.add_argument("--quiz-dataset", default=os.environ.get("TERRAFAKE_QUIZ_DATASET", ""),
                    help="dataset the quiz draws from, NAME or NAME@VERSION (default: the newest demo-aerial-*)")
     p.add_argument("--quiz-rounds", type=int, default=5)
+    p.add_argument("--quiz-rate", type=float, default=float(os.environ.get("TERRAFAKE_WEB_QUIZ_RATE", 2.0)),
+                   help="quiz requests per second allowed per client address (bursts of 15 times that)")
     args = p.parse_args(argv)
     quiz_token = Path(args.quiz_token_file).read_text().strip() if args.quiz_token_file else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(args.grpc_address, secure_cookies=args.secure_cookies,
                      max_upload_bytes=settings.web_max_upload_bytes, quiz_token=quiz_token,
-                     quiz_dataset=args.quiz_dataset, quiz_rounds=args.quiz_rounds)  # fmt: skip
+                     quiz_dataset=args.quiz_dataset, quiz_rounds=args.quiz_rounds,
+                     quiz_rate_per_s=args.quiz_rate)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     return 0
 

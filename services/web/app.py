@@ -54,7 +54,7 @@ _STATUS = {  # gRPC status -> HTTP status for error pages
 
 def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_bytes: int = 32 * 1024 * 1024,
                channel: grpc.Channel | None = None, quiz_token: str | None = None, quiz_dataset: str = "",
-               quiz_rounds: int = 5) -> FastAPI:  # fmt: skip
+               quiz_rounds: int = 5, quiz_rate_per_s: float = 2.0) -> FastAPI:  # fmt: skip
     """The console for the platform at `grpc_address`. `secure_cookies`: behind TLS (cookies get Secure).
 
     The quiz is public: the console plays it for anonymous visitors with `quiz_token` (a read token)
@@ -68,7 +68,7 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
     sessions = SessionStore()
     thumbs = ThumbnailCache()
     upload_limiter = RateLimiter(rate_per_s=1.0, burst=20)
-    quiz_limiter = RateLimiter(rate_per_s=2.0, burst=30)
+    quiz_limiter = RateLimiter(rate_per_s=quiz_rate_per_s, burst=max(1, int(15 * quiz_rate_per_s)))
     quiz_version = _Cached(ttl_s=60.0)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["job_state"] = lambda s: job_pb2.JobState.Name(s).removeprefix("JOB_STATE_").lower()

@@ -373,3 +373,11 @@ def test_the_generator_page_shows_how_often_people_were_fooled(page, web, admin_
     page.goto(f"{web}/versions/{gen_version}")
     text = page.locator("#fooled").inner_text()
     assert f"({stats.fooled} of {stats.rounds} rounds)" in text and f"{round(100 * stats.fooled / stats.rounds)}%" in text
+
+
+def test_quiz_rounds_are_rate_limited_per_address(page, web, quiz_dataset):
+    # Kept last in this file: it drains 127.0.0.1's quiz allowance (2 a second, bursts of 30).
+    statuses = [page.request.get(f"{web}/quiz", max_redirects=0).status for _ in range(60)]
+    assert 429 in statuses and statuses.index(429) >= 25
+    refused = page.request.get(f"{web}/quiz", max_redirects=0)
+    assert refused.status == 429 and "Too many rounds from this address" in refused.text()
