@@ -34,7 +34,7 @@ from shared.structs import struct_dict
 from terrafake.detection.v1 import detection_service_pb2 as det_types
 from terrafake.ingestion.v1 import dataset_pb2, ingestion_service_pb2 as ing_pb
 from terrafake.jobs.v1 import job_pb2, jobs_service_pb2 as jobs_pb
-from terrafake.training.v1 import model_pb2, training_service_pb2 as tr_pb
+from terrafake.training.v1 import evaluation_pb2 as ev_pb, model_pb2, training_service_pb2 as tr_pb
 
 HERE = Path(__file__).resolve().parent
 PAGE = 500  # rows per list page
@@ -323,6 +323,33 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
             fooled = stats.generators[0] if stats.generators else None
         return page(request, session, fresh, "version.html", version=found, evaluations=evaluations,
                     stages=["staging", "production", "archived"], fooled=fooled)  # fmt: skip
+
+    @app.get("/evaluations/{evaluation_id}", response_class=HTMLResponse)
+    @signed_in
+    def evaluation(request, session, fresh, client, evaluation_id: str):
+        from services.web import plots
+
+        found = client.get_evaluation(evaluation_id)
+        report = found.detector if found.WhichOneof("report") == "detector" else None
+        return page(request, session, fresh, "evaluation.html", evaluation=found, report=report,
+                    plots=plots.available(report) if report is not None else [],
+                    perturbation=lambda r: ev_pb.Perturbation.Name(r.perturbation).removeprefix("PERTURBATION_").lower())  # fmt: skip
+
+    @app.get("/evaluations/{evaluation_id}/{plot}.png")
+    @signed_in
+    def evaluation_plot(request, session, fresh, client, evaluation_id: str, plot: str):
+        from services.web import plots
+
+        etag = f'"{evaluation_id}-{plot}"'  # an evaluation never changes once recorded
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        found = client.get_evaluation(evaluation_id)
+        if found.WhichOneof("report") != "detector" or plot not in plots.available(found.detector):
+            return JSONResponse({"error": f"no {plot!r} plot for this evaluation"}, status_code=404)
+        png = thumbs.get(f"plot:{evaluation_id}:{plot}") or thumbs.put(f"plot:{evaluation_id}:{plot}",
+                                                                       plots.draw(found.detector, plot))  # fmt: skip
+        return Response(png, media_type="image/png", headers=headers)
 
     @app.post("/versions/{version_id}/promote")
     @signed_in

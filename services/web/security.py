@@ -23,6 +23,11 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.scheme == "https":  # served over TLS: cookies never travel in clear text
+            response.raw_headers[:] = [
+                (k, v + b"; Secure") if k == b"set-cookie" and b"secure" not in v.lower() else (k, v)
+                for k, v in response.raw_headers
+            ]
         return response
 
 

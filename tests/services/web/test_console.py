@@ -375,9 +375,31 @@ def test_the_generator_page_shows_how_often_people_were_fooled(page, web, admin_
     assert f"({stats.fooled} of {stats.rounds} rounds)" in text and f"{round(100 * stats.fooled / stats.rounds)}%" in text
 
 
+def test_an_evaluation_page_shows_the_confusion_and_the_plots(page, web, admin_token, session_client,
+                                                              served_detector, mixed_tiles):  # fmt: skip
+    from terrafake.detection.v1 import detection_service_pb2 as det_pb
+
+    c = session_client
+    job = finished(c, c.call(c.detection.EvaluateDetector, det_pb.EvaluateDetectorRequest(
+        model_version_id=served_detector.id, dataset_version_id=mixed_tiles[1].id,
+        robustness={"jpeg_qualities": [75], "resize_factors": [1.5], "blur_sigmas": []})).job, timeout=300)  # fmt: skip
+    evaluation_id = job.result["evaluation_id"]
+    sign_in(page, web, admin_token)
+    page.goto(f"{web}/versions/{served_detector.id}")
+    page.click(f"a[href='/evaluations/{evaluation_id}']")
+    confusion = page.locator("table.confusion").inner_text()
+    assert "called generated" in confusion and "uncertain" in confusion
+    plotted = page.locator("img.plot")
+    assert sorted(plotted.evaluate_all("imgs => imgs.map(i => i.dataset.plot)")) == ["reliability", "robustness", "roc"]
+    wait_true(page, "[...document.querySelectorAll('img.plot')].every(i => i.complete && i.naturalWidth > 300)")
+    shot(page, "evaluation")
+    assert page.request.get(f"{web}/evaluations/{evaluation_id}/leave-one-out.png").status == 404
+
+
 def test_quiz_rounds_are_rate_limited_per_address(page, web, quiz_dataset):
     # Kept last in this file: it drains 127.0.0.1's quiz allowance (2 a second, bursts of 30).
     statuses = [page.request.get(f"{web}/quiz", max_redirects=0).status for _ in range(60)]
     assert 429 in statuses and statuses.index(429) >= 25
     refused = page.request.get(f"{web}/quiz", max_redirects=0)
     assert refused.status == 429 and "Too many rounds from this address" in refused.text()
+

@@ -40,3 +40,49 @@ def test_thumbnail_cache_evicts_the_least_recently_used():
     assert cache.get("a") == b"12345"  # a is now the most recent
     cache.put("c", b"12345")
     assert cache.get("b") is None and cache.get("a") and cache.get("c")
+
+
+def test_evaluation_plots_are_drawn_for_what_the_report_holds():
+    import io
+
+    from PIL import Image
+
+    from services.web import plots
+    from terrafake.training.v1 import evaluation_pb2 as ev
+
+    report = ev.DetectorReport(
+        metrics=ev.DetectorMetrics(accuracy=0.9, roc_auc=0.95),
+        roc_curve=[ev.RocPoint(false_positive_rate=f, true_positive_rate=min(1, 2 * f)) for f in (0, 0.25, 0.5, 1)],
+        reliability=[ev.ReliabilityBin(lower=0, upper=0.5, count=10, mean_p=0.2, fraction_generated=0.1)],
+        robustness=[ev.RobustnessResult(perturbation=ev.PERTURBATION_JPEG, parameter=75,
+                                        metrics=ev.DetectorMetrics(accuracy=0.8, roc_auc=0.9))],
+    )
+    assert plots.available(report) == ["roc", "reliability", "robustness"]  # no leave-one-out rows
+    for name in plots.available(report):
+        image = Image.open(io.BytesIO(plots.draw(report, name)))
+        assert image.format == "PNG" and image.width > 300 and image.height > 200
+    report.leave_one_family_out.add(family="gan", metrics=ev.DetectorMetrics(roc_auc=0.7))
+    assert "leave-one-out" in plots.available(report)
+    assert Image.open(io.BytesIO(plots.draw(report, "leave-one-out"))).format == "PNG"
+    try:
+        plots.draw(ev.DetectorReport(), "roc")
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("an empty report has no ROC to draw")
+
+
+def test_the_session_cookie_is_secure_under_tls_and_http_only_always():
+    import warnings
+
+    from services.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    app = create_app("127.0.0.1:1")  # the sign-in page needs no gRPC call
+    for base, secure in (("https://console.example", True), ("http://console.example", False)):
+        with TestClient(app, base_url=base) as browser:
+            cookie = browser.get("/signin").headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and ("; secure" in cookie) == secure
