@@ -22,7 +22,7 @@ from services.evaluations import leave_one_out, submit_evaluation
 from services.convert import job as job_message
 from services.interceptors import STATUS_CODES
 from services.images import ImageBuffer, decode_rgb
-from shared.errors import InvalidArgument, TerrafakeError
+from shared.errors import FailedPrecondition, InvalidArgument, TerrafakeError
 from shared.inference import check_image, heatmap_png, judge_images
 from shared.registry.store import RegistryStore
 from terrafake.detection.v1 import detection_service_pb2 as pb, detection_service_pb2_grpc
@@ -236,7 +236,9 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         with Image.open(io.BytesIO(self.ctx.blobs.get(drawn.image_id))) as stored:
             tile = stored.convert("RGB")  # re-encoded: no metadata, no file-size or format tell
         try:  # the production detector's opinion, kept for the summary (the quiz works without one)
-            version = self.registry.resolve("", "detector", "DETECTOR")
+            version = self._quiz_detector(request.detector_model)
+            if version is None:
+                raise FailedPrecondition("no detector in production")
             [verdict] = self._verdicts(version, [tile], [False])
             label = pb.DetectionLabel.Name(verdict.label).removeprefix("DETECTION_LABEL_")
             self._quiz().record_detector(drawn.token, verdict.p_generated, label)
@@ -244,6 +246,14 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
             pass
         return pb.StartQuizRoundResponse(round_token=drawn.token, png=encode_png(tile), width=tile.width,
                                          height=tile.height)  # fmt: skip
+
+    def _quiz_detector(self, name: str) -> dict | None:
+        if name:
+            return self.registry.resolve("", name, "DETECTOR")
+        try:
+            return self.registry.resolve("", "detector", "DETECTOR")
+        except TerrafakeError:
+            return self.registry.newest_production("DETECTOR")
 
     def AnswerQuizRound(self, request, context):
         if not request.round_token:

@@ -114,6 +114,14 @@ class RegistryStore:
             )
         return row
 
+    def newest_production(self, kind: str) -> dict | None:
+        """The production version of `kind` promoted most recently, whatever its model's name."""
+        with self.db.connection() as conn:
+            return conn.execute(
+                f"{_VERSION_SELECT} WHERE m.kind = %s AND v.stage = 'PRODUCTION' ORDER BY v.stage_changed_at DESC LIMIT 1",
+                (kind,),
+            ).fetchone()
+
     def resolve(self, version_id: str, model_name: str, kind: str) -> dict:
         """The named version, or the production version of model_name; checks the kind."""
         row = self.get_version(version_id) if version_id else self.production(model_name)

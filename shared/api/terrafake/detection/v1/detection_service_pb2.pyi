@@ -170,14 +170,16 @@ class EvaluateDetectorResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[_job_pb2.Job, _Mapping]] = ...) -> None: ...
 
 class StartQuizRoundRequest(_message.Message):
-    __slots__ = ("dataset_version_id", "player", "nickname")
+    __slots__ = ("dataset_version_id", "player", "nickname", "detector_model")
     DATASET_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
     PLAYER_FIELD_NUMBER: _ClassVar[int]
     NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_MODEL_FIELD_NUMBER: _ClassVar[int]
     dataset_version_id: str
     player: str
     nickname: str
-    def __init__(self, dataset_version_id: _Optional[str] = ..., player: _Optional[str] = ..., nickname: _Optional[str] = ...) -> None: ...
+    detector_model: str
+    def __init__(self, dataset_version_id: _Optional[str] = ..., player: _Optional[str] = ..., nickname: _Optional[str] = ..., detector_model: _Optional[str] = ...) -> None: ...
 
 class StartQuizRoundResponse(_message.Message):
     __slots__ = ("round_token", "png", "width", "height")
