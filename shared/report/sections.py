@@ -15,15 +15,12 @@ from html import escape
 
 from PIL import Image
 
-from shared.report.bar_chart import bar_chart
+from shared.report.charts import SERIES_COLORS, bar_chart, line_chart, roc_chart
 from shared.report.confusion import confusion_table
 from shared.report.formatting import format_number, format_seconds, humanize, plain
 from shared.report.images import display_scale, image_grid, png_data_uri, upscale_nearest
-from shared.report.line_chart import line_chart
 from shared.report.markup import Html, join, tag
 from shared.report.model import DemoReport
-from shared.report.roc import roc_chart
-from shared.report.svg import SERIES_COLORS
 from shared.report.tables import key_value_table, records_table, table
 
 

@@ -30,11 +30,18 @@ class _Collector(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parsed = parsed
         self.chunks: list[str] = []
+        self.in_svg = 0
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.in_svg -= 1
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.parsed.tags.add(tag)
-        if "id" in attrs:
+        if tag == "svg":
+            self.in_svg += 1
+        if "id" in attrs and not self.in_svg:  # the page's own ids (a chart's clip paths have theirs)
             self.parsed.ids.append(attrs["id"])
         if tag == "a" and "href" in attrs:
             self.parsed.links.append(attrs["href"])
