@@ -100,7 +100,7 @@ def test_perturbed_copies_keep_labels_and_groups():
     first_copy = copies.images[6]  # tile 0 JPEG-encoded
     assert first_copy.shape == tiles[0].shape and not np.array_equal(first_copy, tiles[0])
     assert with_perturbed_copies(images, "none", 32, seed=0) is images
-    with pytest.raises(ValueError, match="calibration_perturbations must be one of none, jpeg, jpeg\+resize"):
+    with pytest.raises(ValueError, match=r"calibration_perturbations must be one of none, jpeg, jpeg\+resize"):
         with_perturbed_copies(images, "jpg", 32, seed=0)
 
 
