@@ -101,10 +101,14 @@ def stop(record: dict | None, timeout: float = 15.0) -> bool:
     return True
 
 
-def kill_hard(record: dict) -> None:
-    """kill -9 the whole process group at once (for crash tests)."""
+def kill_hard(record: dict, timeout: float = 10.0) -> None:
+    """kill -9 the whole process group at once (for crash tests); returns once the process is dead."""
     os.killpg(os.getpgid(record["pid"]), signal.SIGKILL)
     try:
         os.waitpid(record["pid"], 0)
+        return
     except ChildProcessError:
-        pass
+        pass  # not our child (supervisord's): wait for it to die, as a zombie counts as dead
+    deadline = time.monotonic() + timeout
+    while alive(record) and time.monotonic() < deadline:
+        time.sleep(0.01)

@@ -397,9 +397,10 @@ def test_an_evaluation_page_shows_the_confusion_and_the_plots(page, web, admin_t
 
 
 def test_quiz_rounds_are_rate_limited_per_address(page, web, quiz_dataset):
-    # Kept last in this file: it drains 127.0.0.1's quiz allowance (2 a second, bursts of 30).
+    # Kept last in this file: it drains 127.0.0.1's quiz allowance (2 a second, bursts of 30, less what
+    # the quiz tests before it used).
     statuses = [page.request.get(f"{web}/quiz", max_redirects=0).status for _ in range(60)]
-    assert 429 in statuses and statuses.index(429) >= 25
+    assert statuses[0] == 200 and 429 in statuses and statuses.count(200) >= 10
     refused = page.request.get(f"{web}/quiz", max_redirects=0)
     assert refused.status == 429 and "Too many rounds from this address" in refused.text()
 

@@ -37,12 +37,12 @@ def test_up_down_restart_keeps_data_and_stops_exactly_what_it_started(monkeypatc
         TokenStore(db).create("survivor", "read")
         db.close()
         assert comps["triton"]["serving"]
-        records = [stack.process(n) for n in ("grpc", "worker-cpu", "redis", "triton")]
+        records = [stack.process(n) for n in ("grpc", "web", "worker-cpu", "redis", "triton")]
         records.append(stack.state["supervisor"]["process"])
         assert all(procs.alive(r) for r in records)
     finally:
         stopped = stack.down()
-    assert set(stopped) == {"grpc", "worker-cpu", "redis", "postgres", "triton"}
+    assert set(stopped) == {"grpc", "web", "worker-cpu", "redis", "postgres", "triton"}
     assert not any(procs.alive(r) for r in records)
     assert not procs.port_open(stack.state["postgres"]["port"])
 
@@ -72,7 +72,7 @@ def test_external_urls_are_used_and_left_running(stack):
         assert not (home / "postgres").exists() and not (home / "redis").exists()
     finally:
         stopped = ext.down()
-    assert stopped == ["grpc"]
+    assert stopped == ["grpc", "web"]  # its own processes only: the servers it was given stay up
     with psycopg.connect(stack.database_url) as conn:  # the external database is still up
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
