@@ -155,68 +155,83 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from `env` (default os.environ): each variable in `ENVIRONMENT` that is set and not
+        empty overrides its field's default, which is written once, on the field above. A value that
+        does not parse is a ValueError naming the variable."""
         env = os.environ if env is None else env
-        home = Path(env.get("TERRAFAKE_HOME") or Path.home() / ".terrafake").expanduser()
-        limits = Limits()
-        limit_overrides = {}
-        for name in Limits.__dataclass_fields__:
-            raw = env.get(f"TERRAFAKE_LIMIT_{name.upper()}")
+        values: dict = {"home": Path(env.get("TERRAFAKE_HOME") or Path.home() / ".terrafake").expanduser()}
+        for name, variable, parse in ENVIRONMENT:
+            raw = env.get(variable)
             if raw:
-                limit_overrides[name] = type(getattr(limits, name))(raw)
-        limits = replace(limits, **limit_overrides)
-
-        def opt_path(key: str) -> Path | None:
-            raw = env.get(key)
-            return Path(raw).expanduser() if raw else None
-
-        address = env.get("TERRAFAKE_GRPC_ADDRESS", "127.0.0.1:50051")
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"TERRAFAKE_GRPC_ADDRESS must be host:port, got {address!r}")
-        web = env.get("TERRAFAKE_WEB_ADDRESS", "127.0.0.1:8080")
-        web_host, _, web_port = web.rpartition(":")
-        if not web_host or not web_port.isdigit():
-            raise ValueError(f"TERRAFAKE_WEB_ADDRESS must be host:port, got {web!r}")
-        return cls(
-            home=home,
-            web_host=web_host,
-            web_port=int(web_port),
-            web_max_upload_bytes=int(env.get("TERRAFAKE_WEB_MAX_UPLOAD_BYTES", 32 * 1024 * 1024)),
-            database_url=env.get("DATABASE_URL") or None,
-            redis_url=env.get("REDIS_URL") or None,
-            grpc_host=host,
-            grpc_port=int(port),
-            grpc_address_explicit="TERRAFAKE_GRPC_ADDRESS" in env,
-            tls_cert=opt_path("TERRAFAKE_TLS_CERT"),
-            tls_key=opt_path("TERRAFAKE_TLS_KEY"),
-            tls_ca=opt_path("TERRAFAKE_TLS_CA"),
-            token=env.get("TERRAFAKE_TOKEN") or None,
-            job_lease_seconds=float(env.get("TERRAFAKE_JOB_LEASE_SECONDS", 30)),
-            job_max_attempts=int(env.get("TERRAFAKE_JOB_MAX_ATTEMPTS", 3)),
-            supervisor_interval_seconds=float(env.get("TERRAFAKE_SUPERVISOR_INTERVAL_SECONDS", 2)),
-            retry_backoff_seconds=float(env.get("TERRAFAKE_RETRY_BACKOFF_SECONDS", 2)),
-            worker_concurrency=int(env.get("TERRAFAKE_WORKER_CONCURRENCY", 1)),
-            ingest_threads=int(env.get("TERRAFAKE_INGEST_THREADS", 0)),
-            auth_cache_seconds=float(env.get("TERRAFAKE_AUTH_CACHE_SECONDS", 5)),
-            db_timeout_seconds=float(env.get("TERRAFAKE_DB_TIMEOUT_SECONDS", 10)),
-            progress_min_interval_seconds=float(env.get("TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS", 0.2)),
-            training_progress_min_interval_seconds=float(
-                env.get("TERRAFAKE_TRAINING_PROGRESS_MIN_INTERVAL_SECONDS", 1.0)
-            ),
-            limits=limits,
-            blob_root=opt_path("TERRAFAKE_BLOB_ROOT"),
-            ingest_allowed_roots=tuple(
-                Path(p).expanduser().resolve()
-                for p in env.get("TERRAFAKE_INGEST_ALLOWED_ROOTS", "").split(os.pathsep)
-                if p
-            ),
-            ingest_allow_private_networks=_bool(env.get("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS", "true"),
-                                                 "TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS"),
-            triton_url=env.get("TERRAFAKE_TRITON_URL") or None,
-            inference_backend=_backend(env.get("TERRAFAKE_INFERENCE_BACKEND", "triton")),
-            triton_backend=env.get("TERRAFAKE_TRITON_BACKEND", "python"),
-            triton_instance_kind=env.get("TERRAFAKE_TRITON_INSTANCE_KIND", "KIND_CPU"),
-        )
+                values[name] = _parsed(variable, raw, parse)
+        limits = {name: _parsed(f"TERRAFAKE_LIMIT_{name.upper()}", raw, type(getattr(Limits(), name)))
+                  for name in Limits.__dataclass_fields__ if (raw := env.get(f"TERRAFAKE_LIMIT_{name.upper()}"))}  # fmt: skip
+        values["limits"] = replace(Limits(), **limits)
+        for prefix, variable in (("grpc", "TERRAFAKE_GRPC_ADDRESS"), ("web", "TERRAFAKE_WEB_ADDRESS")):
+            if env.get(variable):
+                values[f"{prefix}_host"], values[f"{prefix}_port"] = _address(variable, env[variable])
+        values["grpc_address_explicit"] = "TERRAFAKE_GRPC_ADDRESS" in env
+        return cls(**values)
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+def _parsed(variable: str, raw: str, parse):
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        kind = {int: "a whole number", float: "a number"}.get(parse)
+        if kind:
+            raise ValueError(f"{variable} must be {kind}, got {raw!r}") from None
+        raise ValueError(str(exc) if variable in str(exc) else f"{variable}: {exc}") from None
+
+
+def _address(variable: str, raw: str) -> tuple[str, int]:
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{variable} must be host:port, got {raw!r}")
+    return host, int(port)
+
+
+def _yes_no(variable: str):
+    return lambda raw: _bool(raw, variable)
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p)
+
+
+# (field, environment variable, parser): every setting a deployment can change, in one table. The
+# defaults are the fields' own (Settings above).
+ENVIRONMENT = (
+    ("database_url", "DATABASE_URL", str),
+    ("redis_url", "REDIS_URL", str),
+    ("tls_cert", "TERRAFAKE_TLS_CERT", _path),
+    ("tls_key", "TERRAFAKE_TLS_KEY", _path),
+    ("tls_ca", "TERRAFAKE_TLS_CA", _path),
+    ("token", "TERRAFAKE_TOKEN", str),
+    ("web_max_upload_bytes", "TERRAFAKE_WEB_MAX_UPLOAD_BYTES", int),
+    ("job_lease_seconds", "TERRAFAKE_JOB_LEASE_SECONDS", float),
+    ("job_max_attempts", "TERRAFAKE_JOB_MAX_ATTEMPTS", int),
+    ("supervisor_interval_seconds", "TERRAFAKE_SUPERVISOR_INTERVAL_SECONDS", float),
+    ("retry_backoff_seconds", "TERRAFAKE_RETRY_BACKOFF_SECONDS", float),
+    ("progress_min_interval_seconds", "TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS", float),
+    ("training_progress_min_interval_seconds", "TERRAFAKE_TRAINING_PROGRESS_MIN_INTERVAL_SECONDS", float),
+    ("worker_concurrency", "TERRAFAKE_WORKER_CONCURRENCY", int),
+    ("ingest_threads", "TERRAFAKE_INGEST_THREADS", int),
+    ("auth_cache_seconds", "TERRAFAKE_AUTH_CACHE_SECONDS", float),
+    ("db_timeout_seconds", "TERRAFAKE_DB_TIMEOUT_SECONDS", float),
+    ("blob_root", "TERRAFAKE_BLOB_ROOT", _path),
+    ("ingest_allowed_roots", "TERRAFAKE_INGEST_ALLOWED_ROOTS", _paths),
+    ("ingest_allow_private_networks", "TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS",
+     _yes_no("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS")),
+    ("triton_url", "TERRAFAKE_TRITON_URL", str),
+    ("inference_backend", "TERRAFAKE_INFERENCE_BACKEND", _backend),
+    ("triton_backend", "TERRAFAKE_TRITON_BACKEND", str),
+    ("triton_instance_kind", "TERRAFAKE_TRITON_INSTANCE_KIND", str),
+)
