@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 import uuid
 
 import grpc
@@ -99,29 +100,36 @@ class ServerInterceptor(grpc.ServerInterceptor):
             def call(request, context):
                 rid = uuid.uuid4().hex[:16]
                 token = None
+                started, code = time.perf_counter(), "OK"
                 try:
                     token = current_principal.set(interceptor._authorize(method, context))
                     return behavior(request, context)
                 except Exception as exc:
+                    code = _status_name(exc, context)
                     if already_aborted(context) and not isinstance(exc, NotImplementedError):
                         raise
                     interceptor._fail(context, method, rid, exc)
                 finally:
                     if token is not None:
                         current_principal.reset(token)
+                    _observe(method, code, started)
 
             return call
 
         def wrap_stream(behavior):
             def call(request, context):
                 rid = uuid.uuid4().hex[:16]
+                started, code = time.perf_counter(), "OK"
                 try:
                     current_principal.set(interceptor._authorize(method, context))
                     yield from behavior(request, context)
                 except Exception as exc:
+                    code = _status_name(exc, context)
                     if already_aborted(context) and not isinstance(exc, NotImplementedError):
                         raise
                     interceptor._fail(context, method, rid, exc)
+                finally:
+                    _observe(method, code, started)
 
             return call
 
@@ -140,6 +148,23 @@ class ServerInterceptor(grpc.ServerInterceptor):
         return grpc.stream_stream_rpc_method_handler(
             wrap_stream(handler.stream_stream), handler.request_deserializer, handler.response_serializer
         )
+
+
+def _status_name(exc: BaseException, context) -> str:
+    """The status code a failed call ends with (for the metrics)."""
+    if isinstance(exc, TerrafakeError):
+        return STATUS_CODES.get(exc.code, grpc.StatusCode.INTERNAL).name
+    if isinstance(exc, NotImplementedError):
+        return "UNIMPLEMENTED"
+    code = context.code() if hasattr(context, "code") else None
+    return code.name if isinstance(code, grpc.StatusCode) else "INTERNAL"
+
+
+def _observe(method: str, code: str, started: float) -> None:
+    from services.metrics import RPC_SECONDS, RPCS
+
+    RPCS.labels(method, code).inc()
+    RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
 
 
 def principal() -> Principal | None:

@@ -234,6 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     names = list(SERVICES) if args.services == "all" else [s.strip() for s in args.services.split(",") if s.strip()]
     server = Server(settings, names, supervise=not args.no_supervisor, reflect_all=args.reflect_all)
     server.start()
+    if settings.metrics_port:
+        from services.metrics import serve
+
+        port = serve(settings.grpc_host, settings.metrics_port, server.ctx.db)
+        log.info("Prometheus metrics on http://%s:%d/metrics", settings.grpc_host, port)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())

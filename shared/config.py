@@ -84,6 +84,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_max_upload_bytes: int = 32 * 1024 * 1024
+    # Where a gRPC server process serves Prometheus metrics (/metrics, on grpc_host); 0: nowhere.
+    metrics_port: int = 0
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_ca: Path | None = None
@@ -216,6 +218,7 @@ ENVIRONMENT = (
     ("tls_ca", "TERRAFAKE_TLS_CA", _path),
     ("token", "TERRAFAKE_TOKEN", str),
     ("web_max_upload_bytes", "TERRAFAKE_WEB_MAX_UPLOAD_BYTES", int),
+    ("metrics_port", "TERRAFAKE_METRICS_PORT", int),
     ("job_lease_seconds", "TERRAFAKE_JOB_LEASE_SECONDS", float),
     ("job_max_attempts", "TERRAFAKE_JOB_MAX_ATTEMPTS", int),
     ("supervisor_interval_seconds", "TERRAFAKE_SUPERVISOR_INTERVAL_SECONDS", float),

@@ -21,6 +21,7 @@ from services.context import ServiceContext
 from services.evaluations import leave_one_out, submit_evaluation
 from services.convert import job as job_message
 from services.interceptors import STATUS_CODES
+from services.metrics import observe_detection
 from services.images import ImageBuffer, decode_rgb
 from shared.errors import FailedPrecondition, InvalidArgument, TerrafakeError
 from shared.inference import check_image, heatmap_png, judge_images
@@ -45,6 +46,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         judgements = judge_images(self.ctx.inference, version, images, want_heatmap)
         out = []
         for image, j in zip(images, judgements):
+            observe_detection(str(version["id"]), j.p_generated, j.label)
             v = pb.Verdict(
                 p_generated=j.p_generated, label=pb.DetectionLabel.Value(f"DETECTION_LABEL_{j.label}"),
                 threshold=j.threshold, uncertain_lower=j.uncertain_lower, uncertain_upper=j.uncertain_upper,

@@ -148,7 +148,8 @@ class Stack:
             programs.append(Program("triton", cmd, self.logs / "triton.log", env=_changed(env), stop_wait_s=30,
                                     start_s=3))  # fmt: skip
         env = _changed(self.child_env())
-        programs.append(Program("grpc", [sys.executable, "-m", "services.server"], self.logs / "grpc.log", env=env,
+        grpc_env = {**env, "TERRAFAKE_METRICS_PORT": str(self.state["metrics_port"])} if self.state.get("metrics_port") else env
+        programs.append(Program("grpc", [sys.executable, "-m", "services.server"], self.logs / "grpc.log", env=grpc_env,
                                 directory=REPO_ROOT))  # fmt: skip
         if self.state.get("web_address"):
             port = self.state["web_address"].rpartition(":")[2]
@@ -310,6 +311,10 @@ class Stack:
             if port != self.settings.grpc_port:
                 log.warning("port %d is taken; the gRPC server uses %d", self.settings.grpc_port, port)
             self.state["grpc_address"] = f"{host}:{port}"
+        info = self.supervisor.info("grpc") if self.state.get("metrics_port") else None
+        if not (info and info["pid"]):
+            self.state["metrics_port"] = self._port("grpc-metrics", self.state.get("metrics_port")
+                                                    or self.settings.metrics_port or None, self.settings.grpc_host)  # fmt: skip
         info = self.supervisor.info("web") if self.state.get("web_address") else None
         if not (info and info["pid"]):
             port = procs.free_port(self.settings.web_port, self.settings.web_host)
@@ -410,6 +415,8 @@ class Stack:
                 comps[name] = supervised(name)
         if "web" in comps:
             comps["web"]["url"] = self.web_url
+        if "grpc" in comps and self.state.get("metrics_port"):
+            comps["grpc"]["metrics"] = f"http://{self.settings.grpc_host}:{self.state['metrics_port']}/metrics"
         if "grpc" in comps:
             comps["grpc"]["serving"] = comps["grpc"]["running"] and self.healthy()
         return out

@@ -410,3 +410,18 @@ def test_detection_through_triton_works_again_after_triton_is_killed(stack, clie
     after = _detect(client, scene_bytes(1), model_name=name)
     assert after.p_generated == pytest.approx(before.p_generated, abs=1e-5)
     assert after.label == before.label
+
+
+def test_detections_are_counted_with_their_scores_in_the_metrics(stack, client, served):
+    from tests.services.test_metrics import scrape
+
+    det = served[1]
+    version = str(det["id"])
+    before = scrape(stack)
+    verdict = _detect(client, scene_bytes(2), model_name=det["model_name"])
+    after = scrape(stack)
+    label = det_pb.DetectionLabel.Name(verdict.label).removeprefix("DETECTION_LABEL_")
+    key = ("terrafake_detections_total", (("label", label), ("model_version", version)))
+    assert after[key] - before.get(key, 0.0) == 1
+    count = ("terrafake_detection_p_generated_count", (("model_version", version),))
+    assert after[count] - before.get(count, 0.0) == 1

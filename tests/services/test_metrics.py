@@ -1,0 +1,45 @@
+"""Prometheus metrics of the stack's gRPC server: RPCs by method and status, queues from Postgres."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared.client import ClientError
+
+
+def scrape(stack) -> dict[tuple[str, tuple], float]:
+    port = stack.state["metrics_port"]
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+
+
+def rpc(samples, method: str, code: str) -> float:
+    key = ("terrafake_rpc_requests_total", (("code", code), ("method", f"/terrafake.jobs.v1.JobService/{method}")))
+    return samples.get(key, 0.0)
+
+
+def test_rpcs_are_counted_by_method_and_status(stack, client):
+    job = client.start_diagnostic_job(seconds=0, steps=1)
+    client.wait_job(job.id, timeout=60)
+    before = scrape(stack)
+    client.get_job(job.id)
+    with pytest.raises(ClientError):
+        client.get_job("00000000-0000-0000-0000-000000000000")
+    after = scrape(stack)
+    assert rpc(after, "GetJob", "OK") - rpc(before, "GetJob", "OK") == 1
+    assert rpc(after, "GetJob", "NOT_FOUND") - rpc(before, "GetJob", "NOT_FOUND") == 1
+    count = ("terrafake_rpc_duration_seconds_count", (("method", "/terrafake.jobs.v1.JobService/GetJob"),))
+    assert after[count] - before.get(count, 0.0) == 2
+    assert stack.status()["components"]["grpc"]["metrics"].endswith(f":{stack.state['metrics_port']}/metrics")
+
+
+def test_queue_depth_comes_from_postgres_at_each_scrape(stack, client):
+    samples = scrape(stack)
+    succeeded = samples.get(("terrafake_jobs", (("queue", "cpu"), ("state", "SUCCEEDED"))), 0.0)
+    job = client.start_diagnostic_job(seconds=0, steps=1, queue="cpu")
+    client.wait_job(job.id, timeout=60)
+    assert scrape(stack)[("terrafake_jobs", (("queue", "cpu"), ("state", "SUCCEEDED")))] == succeeded + 1
