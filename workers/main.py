@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import socket
 
 from shared.config import Settings
-from workers.app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,8 +20,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    app = create_app(settings)
     name = args.name or f"{args.queues.replace(',', '+')}@{socket.gethostname()}"
+    if settings.metrics_port:
+        # Before anything imports prometheus_client: the pool's children write their metrics here.
+        folder = settings.home / "metrics" / name.replace("@", "-")
+        shutil.rmtree(folder, ignore_errors=True)  # a previous run's counts are not this worker's
+        folder.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        from workers.metrics import serve
+
+        port = serve(settings.grpc_host, settings.metrics_port)
+        logging.getLogger("terrafake.worker").info("Prometheus metrics on http://%s:%d/metrics", settings.grpc_host, port)
+    from workers.app import create_app
+
+    app = create_app(settings)
     app.worker_main(
         [
             "worker",

@@ -24,6 +24,7 @@ from shared.db import Database
 from shared.errors import JobCancelled, TerrafakeError, TransientError, Unavailable
 from shared.jobs.kinds import get_kind
 from shared.jobs.store import JobStore, LeaseLost, Progress
+from workers.metrics import JOB_SECONDS
 
 log = logging.getLogger("terrafake.worker")
 
@@ -159,17 +160,22 @@ def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
     reporter = threading.Thread(target=_report_progress, args=(ctx, stop), name=f"progress-{job_id}", daemon=True)
     reporter.start()
     log.info("job %s (%s) attempt %d started", job_id, job["kind"], ctx.attempt)
+    started, outcome = time.monotonic(), "FAILED"
     try:
         result = handler(ctx) or {}
         ctx.flush()
         rt.store.finish(ctx.job_id, ctx.attempt, "SUCCEEDED", result=result, metrics=ctx.metrics)
+        outcome = "SUCCEEDED"
         log.info("job %s succeeded", job_id)
     except JobCancelled:
         rt.store.finish(ctx.job_id, ctx.attempt, "CANCELLED")
+        outcome = "CANCELLED"
         log.info("job %s cancelled", job_id)
     except LeaseLost as exc:
+        outcome = "LEASE_LOST"
         log.warning("%s; abandoning this attempt", exc)
     except TransientError as exc:
+        outcome = "RETRY"
         delay = rt.settings.retry_backoff_seconds * (2 ** (ctx.attempt - 1))
         row = rt.store.retry_later(ctx.job_id, ctx.attempt, exc.message, delay)
         log.warning("job %s transient failure (%s); now %s", job_id, exc.message, row["state"])
@@ -180,6 +186,7 @@ def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
         log.exception("job %s crashed", job_id)
         rt.store.finish(ctx.job_id, ctx.attempt, "FAILED", error=f"{type(exc).__name__}: {exc}")
     finally:
+        JOB_SECONDS.labels(job["kind"], outcome).observe(time.monotonic() - started)
         stop.set()
         beat.join(timeout=5)
         reporter.join(timeout=5)

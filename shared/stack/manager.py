@@ -157,8 +157,10 @@ class Stack:
                                             "--quiz-token-file", str(self.home / "quiz.token")],
                                     self.logs / "web.log", env=env, directory=REPO_ROOT))  # fmt: skip
         for queue in self.state.get("queues", []):
+            port = self.state.get("worker_metrics_ports", {}).get(queue)
+            worker_env = {**env, "TERRAFAKE_METRICS_PORT": str(port)} if port else env
             programs.append(Program(f"worker-{queue}", [sys.executable, "-m", "workers.main", "--queues", queue],
-                                    self.logs / f"worker-{queue}.log", env=env, directory=REPO_ROOT))  # fmt: skip
+                                    self.logs / f"worker-{queue}.log", env=worker_env, directory=REPO_ROOT))  # fmt: skip
         return programs
 
     def _supervise(self) -> None:
@@ -322,6 +324,11 @@ class Stack:
                 log.warning("port %d is taken; the web console uses %d", self.settings.web_port, port)
             self.state["web_address"] = f"{self.settings.web_host}:{port}"
         self.state["queues"] = list(dict.fromkeys([*self.state.get("queues", []), *queues]))
+        ports = self.state.setdefault("worker_metrics_ports", {})
+        for queue in self.state["queues"]:
+            info = self.supervisor.info(f"worker-{queue}") if ports.get(queue) else None
+            if not (info and info["pid"]):
+                ports[queue] = self._port(f"worker-{queue}-metrics", ports.get(queue), self.settings.grpc_host)
         self._save()
         self._supervise()
         if self.state.get("postgres", {}).get("managed"):
@@ -417,6 +424,9 @@ class Stack:
             comps["web"]["url"] = self.web_url
         if "grpc" in comps and self.state.get("metrics_port"):
             comps["grpc"]["metrics"] = f"http://{self.settings.grpc_host}:{self.state['metrics_port']}/metrics"
+        for queue, port in self.state.get("worker_metrics_ports", {}).items():
+            if f"worker-{queue}" in comps:
+                comps[f"worker-{queue}"]["metrics"] = f"http://{self.settings.grpc_host}:{port}/metrics"
         if "grpc" in comps:
             comps["grpc"]["serving"] = comps["grpc"]["running"] and self.healthy()
         return out

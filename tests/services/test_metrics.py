@@ -43,3 +43,21 @@ def test_queue_depth_comes_from_postgres_at_each_scrape(stack, client):
     job = client.start_diagnostic_job(seconds=0, steps=1, queue="cpu")
     client.wait_job(job.id, timeout=60)
     assert scrape(stack)[("terrafake_jobs", (("queue", "cpu"), ("state", "SUCCEEDED")))] == succeeded + 1
+
+
+def test_workers_report_job_attempt_durations_by_kind_and_outcome(stack, client):
+    url = stack.status()["components"]["worker-cpu"]["metrics"]
+
+    def count(outcome: str) -> float:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+        key = ("terrafake_job_attempt_duration_seconds_count", (("kind", "diagnostic.sleep"), ("outcome", outcome)))
+        return samples.get(key, 0.0)
+
+    before_ok, before_failed = count("SUCCEEDED"), count("FAILED")
+    client.wait_job(client.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu").id, timeout=60)
+    client.wait_job(client.start_diagnostic_job(seconds=0.2, steps=2, fail_at_step=1, max_attempts=1,
+                                                queue="cpu").id, timeout=60)  # fmt: skip
+    # Counted in the pool's child process, served by the worker's parent.
+    assert count("SUCCEEDED") == before_ok + 1 and count("FAILED") == before_failed + 1
