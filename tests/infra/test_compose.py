@@ -80,3 +80,25 @@ def test_the_web_console_has_its_own_container_behind_the_door_with_a_health_che
     assert command[:3] == ["python", "-m", "services.web"] and command[command.index("--grpc-address") + 1] == "door:50051"
     assert web["ports"] == ["8080:8080"] and web["depends_on"]["door"]["condition"] == "service_healthy"
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
+
+
+def test_prometheus_scrapes_every_terrafake_process_and_the_dashboard_uses_real_metrics():
+    import json
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    scrape = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
+    targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    processes = [n for n, s in services.items() if s.get("command", [])[:3] in (["python", "-m", "services.server"],
+                                                                                 ["python", "-m", "workers.main"])]  # fmt: skip
+    assert len(processes) == 7  # five services, two workers
+    for name in processes:
+        env = {**services[name].get("environment", {})}
+        assert env.get("TERRAFAKE_METRICS_PORT") == "9100" and f"{name}:9100" in targets, name
+    assert "triton:8002" in targets
+    assert "./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in services["prometheus"]["volumes"]
+    dashboard = json.loads((ROOT / "infra/grafana/dashboards/terrafake.json").read_text())
+    used = {m for p in dashboard["panels"] for t in p["targets"] for m in re.findall(r"terrafake_[a-z_]+", t["expr"])}
+    defined = (ROOT / "services/metrics.py").read_text() + (ROOT / "workers/metrics.py").read_text()
+    for name in used:
+        base = re.sub(r"_(total|bucket|sum|count)$", "", name)
+        assert f'"{base}"' in defined, f"the dashboard plots {name}, which no process exports"
