@@ -92,6 +92,8 @@ class Settings:
     token: str | None = None
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
+    # The longest one job attempt may run (a Celery soft time limit; the hard one is 5 minutes later).
+    job_time_limit_seconds: int = 3 * 24 * 3600
     supervisor_interval_seconds: float = 2.0
     retry_backoff_seconds: float = 2.0
     progress_min_interval_seconds: float = 0.2
@@ -221,6 +223,7 @@ ENVIRONMENT = (
     ("metrics_port", "TERRAFAKE_METRICS_PORT", int),
     ("job_lease_seconds", "TERRAFAKE_JOB_LEASE_SECONDS", float),
     ("job_max_attempts", "TERRAFAKE_JOB_MAX_ATTEMPTS", int),
+    ("job_time_limit_seconds", "TERRAFAKE_JOB_TIME_LIMIT_SECONDS", int),
     ("supervisor_interval_seconds", "TERRAFAKE_SUPERVISOR_INTERVAL_SECONDS", float),
     ("retry_backoff_seconds", "TERRAFAKE_RETRY_BACKOFF_SECONDS", float),
     ("progress_min_interval_seconds", "TERRAFAKE_PROGRESS_MIN_INTERVAL_SECONDS", float),

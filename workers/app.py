@@ -33,8 +33,13 @@ def create_app(settings: Settings) -> Celery:
         # Default routes by kind; a job's own queue (chosen at submit) wins.
         task_routes={k.task: {"queue": k.queue} for k in KINDS.values()},
         worker_hijack_root_logger=False,
-        worker_send_task_events=False,
+        # Task events and worker heartbeats: what Flower (and any Celery monitor) shows.
+        worker_send_task_events=True,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        # No job may hold a worker forever: past the soft limit the job fails with a message naming it,
+        # at the hard limit the pool process is killed and the job supervisor requeues or fails it.
+        task_soft_time_limit=settings.job_time_limit_seconds,
+        task_time_limit=settings.job_time_limit_seconds + 300,
     )
     app.conf.imports = TASK_MODULES
     for module in TASK_MODULES:

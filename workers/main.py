@@ -44,7 +44,6 @@ def main(argv: list[str] | None = None) -> None:
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
-            "--without-heartbeat",
         ]
     )
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 import psycopg
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.config import Settings
 from shared.db import Database
@@ -182,6 +183,11 @@ def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
     except TerrafakeError as exc:
         rt.store.finish(ctx.job_id, ctx.attempt, "FAILED", error=exc.message)
         log.info("job %s failed: %s", job_id, exc.message)
+    except SoftTimeLimitExceeded:
+        limit = rt.settings.job_time_limit_seconds
+        rt.store.finish(ctx.job_id, ctx.attempt, "FAILED",
+                        error=f"the job ran past its time limit of {limit} s (TERRAFAKE_JOB_TIME_LIMIT_SECONDS)")  # fmt: skip
+        log.warning("job %s stopped at its time limit (%d s)", job_id, limit)
     except Exception as exc:
         log.exception("job %s crashed", job_id)
         rt.store.finish(ctx.job_id, ctx.attempt, "FAILED", error=f"{type(exc).__name__}: {exc}")

@@ -32,6 +32,7 @@ def celery_config(redis_url: str, visibility_timeout: int) -> dict:
         "task_reject_on_worker_lost": False,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": "cpu",
+        "task_send_sent_event": True,  # monitors see a job's task from the moment it is sent
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.5},
     }
 
