@@ -25,7 +25,7 @@ from shared.db import Database
 from shared.errors import JobCancelled, TerrafakeError, TransientError, Unavailable
 from shared.jobs.kinds import get_kind
 from shared.jobs.store import JobStore, LeaseLost, Progress
-from workers.metrics import JOB_SECONDS
+from workers.metrics import JOB_SECONDS, JOB_STEPS
 
 log = logging.getLogger("terrafake.worker")
 
@@ -67,6 +67,7 @@ class JobContext:
         self._pending: tuple[Progress, dict] | None = None
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._steps_counted = 0
         training = str(job.get("kind", "")).startswith("training.")
         self.progress_interval = (
             settings.training_progress_min_interval_seconds if training else settings.progress_min_interval_seconds
@@ -97,6 +98,9 @@ class JobContext:
         latest value and the reporter thread writes it (so a training step never waits on
         the database); the last step, and `force`, are written at once."""
         elapsed = time.monotonic() - self._started
+        if step > self._steps_counted:  # steps/s per kind is this counter's rate (training steps for training jobs)
+            JOB_STEPS.labels(str(self.job.get("kind", ""))).inc(step - self._steps_counted)
+            self._steps_counted = step
         fraction = step / total if total else 0.0
         eta = elapsed / fraction * (1 - fraction) if fraction > 0 else -1.0
         metrics = dict(metrics or {})

@@ -48,15 +48,19 @@ def test_queue_depth_comes_from_postgres_at_each_scrape(stack, client):
 def test_workers_report_job_attempt_durations_by_kind_and_outcome(stack, client):
     url = stack.status()["components"]["worker-cpu"]["metrics"]
 
-    def count(outcome: str) -> float:
+    def samples() -> dict:
         text = urllib.request.urlopen(url, timeout=5).read().decode()
-        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                   for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
-        key = ("terrafake_job_attempt_duration_seconds_count", (("kind", "diagnostic.sleep"), ("outcome", outcome)))
-        return samples.get(key, 0.0)
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
 
-    before_ok, before_failed = count("SUCCEEDED"), count("FAILED")
-    client.wait_job(client.start_diagnostic_job(seconds=0.2, steps=2, queue="cpu").id, timeout=60)
+    def count(outcome: str) -> float:
+        key = ("terrafake_job_attempt_duration_seconds_count", (("kind", "diagnostic.sleep"), ("outcome", outcome)))
+        return samples().get(key, 0.0)
+
+    steps = ("terrafake_job_steps_total", (("kind", "diagnostic.sleep"),))
+    before_ok, before_failed, before_steps = count("SUCCEEDED"), count("FAILED"), samples().get(steps, 0.0)
+    client.wait_job(client.start_diagnostic_job(seconds=0.2, steps=4, queue="cpu").id, timeout=60)
+    assert samples()[steps] == before_steps + 4
     client.wait_job(client.start_diagnostic_job(seconds=0.2, steps=2, fail_at_step=1, max_attempts=1,
                                                 queue="cpu").id, timeout=60)  # fmt: skip
     # Counted in the pool's child process, served by the worker's parent.
