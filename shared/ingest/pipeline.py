@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+from prometheus_client import Counter
 from psycopg.types.json import Jsonb
 
 from shared.db import Database
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 
 Footprint = tuple[float, float, float, float]
 
+
+
+# What ingest jobs made of their items, as Prometheus counts (a worker serves them; rate() gives items/s).
+INGESTED = Counter("terrafake_ingest_items", "ingested items and images, by level, status and rejection reason",
+                   ["level", "status", "reason"])  # fmt: skip
 
 @dataclass
 class SourceItem:
@@ -403,6 +409,8 @@ class Ingestor:
             self.phashes.truncate(phashes_before)
             raise
         self.done.update(refs)
+        for _, level, status, reason, _, _, _ in item_rows:  # recorded: now they count
+            INGESTED.labels(level, status, reason or "").inc()
         return outcomes
 
     def report(self) -> dict:

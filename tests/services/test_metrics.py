@@ -65,3 +65,26 @@ def test_workers_report_job_attempt_durations_by_kind_and_outcome(stack, client)
                                                 queue="cpu").id, timeout=60)  # fmt: skip
     # Counted in the pool's child process, served by the worker's parent.
     assert count("SUCCEEDED") == before_ok + 1 and count("FAILED") == before_failed + 1
+
+
+def test_ingest_results_are_counted_by_status_and_reason(stack, client, dataset):
+    from tests.services.ingestion.helpers import finished, scene_bytes
+
+    url = stack.status()["components"]["worker-cpu"]["metrics"]
+
+    def samples() -> dict:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+
+    added = ("terrafake_ingest_items_total", (("level", "image"), ("reason", ""), ("status", "added")))
+    before = samples()
+    files = [("scene.png", scene_bytes(0)), ("broken.png", b"\x89PNG not really")]
+    job = finished(client, client.upload(files, {"dataset_id": dataset.id, "tile_size": 256}).job)
+    after = samples()
+    images = client.get_dataset(dataset.id).image_count
+    assert images > 0 and after[added] - before.get(added, 0.0) == images
+    rejected = {k: v - before.get(k, 0.0) for k, v in after.items()
+                if k[0] == "terrafake_ingest_items_total" and ("status", "rejected") in k[1]}  # fmt: skip
+    assert sum(rejected.values()) >= 1, (job.result, rejected)  # the broken file, with its reason as a label
+    assert all(dict(k[1])["reason"] for k, v in rejected.items() if v)
