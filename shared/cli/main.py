@@ -70,7 +70,12 @@ def _print_status(status: dict) -> None:
             state = "running" if c["running"] else c.get("state", "stopped").lower()
         if c.get("serving"):
             state += ", serving"
-        detail = f"port {c['port']}" if c.get("port") else (f"pid {c['pid']}" if c.get("pid") else "")
+        if c.get("url"):
+            detail = c["url"]
+        elif name == "grpc" and c.get("running"):
+            detail = status["grpc_address"]
+        else:
+            detail = f"port {c['port']}" if c.get("port") else (f"pid {c['pid']}" if c.get("pid") else "")
         restarts = str(c.get("restarts", "")) if c["running"] is not None else ""
         rows.append([name, state, detail, restarts, c.get("last_exit") or "", c.get("log") or ""])
     print(f"state folder: {status['home']}")
@@ -78,6 +83,9 @@ def _print_status(status: dict) -> None:
     if supervisor:
         print(f"supervisord: {'running' if supervisor['running'] else 'not running'} ({supervisor['config']})")
     print(output.table(rows, ["component", "state", "detail", "restarts", "last exit", "log"]))
+    metrics = [(name, c["metrics"]) for name, c in status["components"].items() if c.get("metrics")]
+    if metrics:
+        print("metrics: " + ", ".join(f"{name} {url}" for name, url in metrics))
 
 
 # --- tokens (direct database access, on the server host) ---------------------------------
