@@ -40,7 +40,21 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         self.registry = RegistryStore(ctx.db)
 
     def _version(self, options: pb.DetectOptions) -> dict:
-        return self.registry.resolve(options.model_version_id, options.model_name or "detector", "DETECTOR")
+        if options.model_version_id or options.model_name:
+            return self.registry.resolve(options.model_version_id, options.model_name, "DETECTOR")
+        return self._default_detector()
+
+    def _default_detector(self) -> dict:
+        """"detector" in production, else the newest production detector (the demo's, after `make demo`)."""
+        try:
+            return self.registry.resolve("", "detector", "DETECTOR")
+        except FailedPrecondition:
+            newest = self.registry.newest_production("DETECTOR")
+            if newest is None:
+                raise FailedPrecondition(
+                    "no detector is in production: promote one with PromoteModel, or name a model or version"
+                ) from None
+            return newest
 
     def _verdicts(self, version: dict, images: list, want_heatmap: list[bool]) -> list[pb.Verdict]:
         judgements = judge_images(self.ctx.inference, version, images, want_heatmap)
@@ -188,7 +202,8 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         return pb.DetectStreamResponse(item_id=item_id, error=pb.ItemError(code=code.value[0], message=message))
 
     def EvaluateDetector(self, request, context):
-        version = self.registry.resolve(request.model_version_id, request.model_name or "detector", "DETECTOR")
+        version = self._version(pb.DetectOptions(model_version_id=request.model_version_id,
+                                                 model_name=request.model_name))  # fmt: skip
         robustness = {
             "jpeg_qualities": list(request.robustness.jpeg_qualities),
             "resize_factors": list(request.robustness.resize_factors),
@@ -253,9 +268,9 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         if name:
             return self.registry.resolve("", name, "DETECTOR")
         try:
-            return self.registry.resolve("", "detector", "DETECTOR")
-        except TerrafakeError:
-            return self.registry.newest_production("DETECTOR")
+            return self._default_detector()
+        except FailedPrecondition:
+            return None
 
     def AnswerQuizRound(self, request, context):
         if not request.round_token:

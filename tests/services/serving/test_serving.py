@@ -425,3 +425,14 @@ def test_detections_are_counted_with_their_scores_in_the_metrics(stack, client, 
     assert after[key] - before.get(key, 0.0) == 1
     count = ("terrafake_detection_p_generated_count", (("model_version", version),))
     assert after[count] - before.get(count, 0.0) == 1
+
+
+def test_detect_without_a_model_uses_detector_or_else_the_newest_production_detector(client, served, db):
+    registry = RegistryStore(db)
+    try:
+        expected = registry.production("detector")  # another test module may have promoted one by that name
+    except Exception:
+        expected = registry.newest_production("DETECTOR")
+    assert expected is not None  # `served` promoted one
+    verdict = _detect(client, scene_bytes(1))
+    assert verdict.model_version_id == str(expected["id"])
