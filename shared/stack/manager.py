@@ -117,11 +117,32 @@ class Stack:
         info = self.supervisor.info(name) if recorded else None
         if recorded and info and info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
             return recorded
-        port = procs.free_port(recorded, host)
+        port = self._unclaimed(recorded, host, own=recorded)
         if recorded and port != recorded:
             log.warning("port %d of %s is taken by another process; %s moves to %d and its dependents restart",
                         recorded, name, name, port)  # fmt: skip
         return port
+
+    def _unclaimed(self, preferred: int | None, host: str = "127.0.0.1", own: int | None = None) -> int:
+        """A free port that no other component of this stack has been given: ports are only bound
+        when their programs start, so two free ports picked in one `up` could otherwise be the same
+        (seen: Triton's metrics port handed to a worker as well, and Triton refusing to start)."""
+        claimed = self._claimed_ports() - {own}
+        port = procs.free_port(preferred if preferred not in claimed else None, host)
+        for _ in range(100):
+            if port not in claimed:
+                break
+            port = procs.free_port(None, host)
+        return port
+
+    def _claimed_ports(self) -> set[int]:
+        st = self.state
+        ports = {st.get("postgres", {}).get("port"), st.get("redis", {}).get("port"), st.get("metrics_port"),
+                 *(st.get("triton", {}).get("ports") or []), *st.get("worker_metrics_ports", {}).values()}  # fmt: skip
+        for key in ("grpc_address", "web_address"):
+            if st.get(key):
+                ports.add(int(st[key].rpartition(":")[2]))
+        return {p for p in ports if p}
 
     def _programs(self) -> list[Program]:
         programs = []
@@ -190,8 +211,10 @@ class Stack:
 
     def _start_triton(self) -> None:
         tr = self.state.setdefault("triton", {})
-        recorded = tr.get("ports") or [tr.get("grpc_port"), None, None]
-        ports = [self._port("triton", p) for p in recorded]
+        ports = list(tr.get("ports") or [tr.get("grpc_port"), None, None])
+        for i, recorded in enumerate(list(ports)):
+            ports[i] = self._port("triton", recorded)
+            tr["ports"] = ports  # claimed at once: the next pick cannot be the same port
         self.settings.triton_repository.mkdir(parents=True, exist_ok=True)
         tr.update(managed=True, grpc_port=ports[0], ports=ports)
         self.state["triton_url"] = f"127.0.0.1:{ports[0]}"
@@ -309,7 +332,8 @@ class Stack:
         host = self.settings.grpc_host
         info = self.supervisor.info("grpc") if self.state.get("grpc_address") else None
         if not (info and info["pid"]):
-            port = procs.free_port(self.settings.grpc_port, host)
+            self.state.pop("grpc_address", None)
+            port = self._unclaimed(self.settings.grpc_port, host)
             if port != self.settings.grpc_port:
                 log.warning("port %d is taken; the gRPC server uses %d", self.settings.grpc_port, port)
             self.state["grpc_address"] = f"{host}:{port}"
@@ -319,7 +343,8 @@ class Stack:
                                                     or self.settings.metrics_port or None, self.settings.grpc_host)  # fmt: skip
         info = self.supervisor.info("web") if self.state.get("web_address") else None
         if not (info and info["pid"]):
-            port = procs.free_port(self.settings.web_port, self.settings.web_host)
+            self.state.pop("web_address", None)
+            port = self._unclaimed(self.settings.web_port, self.settings.web_host)
             if port != self.settings.web_port:
                 log.warning("port %d is taken; the web console uses %d", self.settings.web_port, port)
             self.state["web_address"] = f"{self.settings.web_host}:{port}"

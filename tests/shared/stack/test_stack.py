@@ -220,3 +220,15 @@ def test_when_a_port_is_taken_the_component_moves_and_its_dependents_restart_wit
     finally:
         squatter.close()
         stack.down()
+
+
+def test_two_components_are_never_given_the_same_free_port(monkeypatch, tmp_path):
+    # Ports are bound only when programs start, so the OS can offer one free port twice in one `up`
+    # (seen: Triton's metrics port given to a worker as well, and Triton refusing to start).
+    stack = Stack(_settings(tmp_path))
+    stack.state = {"triton": {"ports": [5000, 5001, 5002]}, "metrics_port": 5003, "web_address": "127.0.0.1:5005"}
+    offered = iter([5001, 5003, 5005, 5004])
+    monkeypatch.setattr(procs, "free_port", lambda preferred=None, host="127.0.0.1": next(offered))
+    assert stack._unclaimed(None) == 5004
+    offered = iter([5002])
+    assert stack._unclaimed(5002, own=5002) == 5002  # a component keeps its own recorded port
