@@ -30,6 +30,7 @@ from PIL import Image
 from services.web.security import RateLimiter, SecurityHeaders, ThumbnailCache
 from services.web.sessions import COOKIE, Session, SessionStore
 from shared.client import Client, ClientError
+from shared.imaging import sniff_format
 from shared.structs import struct_dict
 from terrafake.detection.v1 import detection_service_pb2 as det_types
 from terrafake.ingestion.v1 import dataset_pb2, ingestion_service_pb2 as ing_pb
@@ -658,13 +659,8 @@ def _thumbnail(data: bytes, size: int) -> bytes:
 
 
 def _media_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    return "application/octet-stream"
+    fmt = sniff_format(data)
+    return f"image/{fmt}" if fmt in ("png", "jpeg", "tiff") else "application/octet-stream"
 
 
 def _data_uri(data: bytes) -> str:

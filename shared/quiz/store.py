@@ -8,17 +8,13 @@ both count.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 
+from shared.auth import hash_token
 from shared.db import Database
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ class QuizStore:
             conn.execute(
                 """INSERT INTO quiz_rounds (id, token_sha256, player, nickname, dataset_version_id, image_id, truth,
                                             generator) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                (uuid.uuid4(), _digest(token), player, nickname, dataset_version_id, row["id"], truth, generator),
+                (uuid.uuid4(), hash_token(token), player, nickname, dataset_version_id, row["id"], truth, generator),
             )
         return Round(token, row["id"], truth, generator)
 
@@ -76,7 +72,7 @@ class QuizStore:
         with self.db.connection() as conn:
             conn.execute(
                 "UPDATE quiz_rounds SET detector_p = %s, detector_label = %s WHERE token_sha256 = %s",
-                (p_generated, label, _digest(token)),
+                (p_generated, label, hash_token(token)),
             )
 
     def answer(self, token: str, player: str, answer: str) -> dict:
@@ -88,12 +84,12 @@ class QuizStore:
                 """UPDATE quiz_rounds SET answer = %s, answered_at = now()
                    WHERE token_sha256 = %s AND player = %s AND answered_at IS NULL
                    RETURNING truth, generator, answer, detector_p, detector_label""",
-                (answer, _digest(token), player),
+                (answer, hash_token(token), player),
             ).fetchone()
             if row is not None:
                 return row
             known = conn.execute(
-                "SELECT player, answered_at FROM quiz_rounds WHERE token_sha256 = %s", (_digest(token),)
+                "SELECT player, answered_at FROM quiz_rounds WHERE token_sha256 = %s", (hash_token(token),)
             ).fetchone()
         if known is None or known["player"] != player:
             raise NotFound("no such quiz round (the token is unknown or was shown to another player)")
