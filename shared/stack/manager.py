@@ -110,17 +110,18 @@ class Stack:
         data_dir = Path(pg.get("data_dir") or data_dir_for(self.home))
         return EmbeddedPostgres(data_dir, pg.get("port", 0), self.logs / "postgres.log")
 
-    def _port(self, name: str, recorded: int | None, host: str = "127.0.0.1") -> int:
-        """The port a component keeps: the recorded one while its program runs or while it is free.
-        Only when another process took it does it move (logged; the dependents' programs change
-        with it and are restarted by `apply`)."""
-        info = self.supervisor.info(name) if recorded else None
+    def _port(self, program: str, recorded: int | None, host: str = "127.0.0.1", what: str | None = None) -> int:
+        """A port of `program` (`what` names which one, for the log): the recorded one while the program
+        runs or while it is free. Only when another process took it does it move (logged; the
+        dependents' programs change with it and are restarted by `apply`)."""
+        info = self.supervisor.info(program) if recorded else None
         if recorded and info and info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
             return recorded
         port = self._unclaimed(recorded, host, own=recorded)
         if recorded and port != recorded:
+            what = what or program
             log.warning("port %d of %s is taken by another process; %s moves to %d and its dependents restart",
-                        recorded, name, name, port)  # fmt: skip
+                        recorded, what, what, port)  # fmt: skip
         return port
 
     def _unclaimed(self, preferred: int | None, host: str = "127.0.0.1", own: int | None = None) -> int:
@@ -337,10 +338,8 @@ class Stack:
             if port != self.settings.grpc_port:
                 log.warning("port %d is taken; the gRPC server uses %d", self.settings.grpc_port, port)
             self.state["grpc_address"] = f"{host}:{port}"
-        info = self.supervisor.info("grpc") if self.state.get("metrics_port") else None
-        if not (info and info["pid"]):
-            self.state["metrics_port"] = self._port("grpc-metrics", self.state.get("metrics_port")
-                                                    or self.settings.metrics_port or None, self.settings.grpc_host)  # fmt: skip
+        self.state["metrics_port"] = self._port("grpc", self.state.get("metrics_port") or self.settings.metrics_port or None,
+                                                host, what="the gRPC server's metrics")  # fmt: skip
         info = self.supervisor.info("web") if self.state.get("web_address") else None
         if not (info and info["pid"]):
             self.state.pop("web_address", None)
@@ -351,9 +350,7 @@ class Stack:
         self.state["queues"] = list(dict.fromkeys([*self.state.get("queues", []), *queues]))
         ports = self.state.setdefault("worker_metrics_ports", {})
         for queue in self.state["queues"]:
-            info = self.supervisor.info(f"worker-{queue}") if ports.get(queue) else None
-            if not (info and info["pid"]):
-                ports[queue] = self._port(f"worker-{queue}-metrics", ports.get(queue), self.settings.grpc_host)
+            ports[queue] = self._port(f"worker-{queue}", ports.get(queue), host, what=f"worker-{queue}'s metrics")
         self._save()
         self._supervise()
         if self.state.get("postgres", {}).get("managed"):
