@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.client import ClientError
 
 
-def scrape(stack) -> dict[tuple[str, tuple], float]:
-    port = stack.state["metrics_port"]
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+def scrape(stack, component: str = "grpc") -> dict[tuple[str, tuple], float]:
+    """(name, sorted labels) -> value of every sample a component's /metrics serves now."""
+    text = urllib.request.urlopen(stack.status()["components"][component]["metrics"], timeout=5).read().decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
 
@@ -46,12 +46,8 @@ def test_queue_depth_comes_from_postgres_at_each_scrape(stack, client):
 
 
 def test_workers_report_job_attempt_durations_by_kind_and_outcome(stack, client):
-    url = stack.status()["components"]["worker-cpu"]["metrics"]
-
     def samples() -> dict:
-        text = urllib.request.urlopen(url, timeout=5).read().decode()
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+        return scrape(stack, "worker-cpu")
 
     def count(outcome: str) -> float:
         key = ("terrafake_job_attempt_duration_seconds_count", (("kind", "diagnostic.sleep"), ("outcome", outcome)))
@@ -70,12 +66,8 @@ def test_workers_report_job_attempt_durations_by_kind_and_outcome(stack, client)
 def test_ingest_results_are_counted_by_status_and_reason(stack, client, dataset):
     from tests.services.ingestion.helpers import finished, scene_bytes
 
-    url = stack.status()["components"]["worker-cpu"]["metrics"]
-
     def samples() -> dict:
-        text = urllib.request.urlopen(url, timeout=5).read().decode()
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+        return scrape(stack, "worker-cpu")
 
     added = ("terrafake_ingest_items_total", (("level", "image"), ("reason", ""), ("status", "added")))
     before = samples()
