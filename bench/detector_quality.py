@@ -60,7 +60,7 @@ def load_demo_splits(home: Path, version_id: str | None) -> tuple[str, dict[str,
     from shared.datasets.store import DatasetStore
     from shared.db import Database
     from shared.stack.manager import Stack
-    from shared.storage import LocalBlobStore
+    from shared.storage import open_blob_store
 
     settings = Settings.from_env({**os.environ, "TERRAFAKE_HOME": str(home)})
     url = Stack(settings).database_url
@@ -78,7 +78,7 @@ def load_demo_splits(home: Path, version_id: str | None) -> tuple[str, dict[str,
             if row is None:
                 raise SystemExit("no demo dataset version with generated tiles in that home; run `terrafake demo` first")
             version_id = str(row["id"])
-        store, blobs = DatasetStore(db), LocalBlobStore(settings.blobs)
+        store, blobs = DatasetStore(db), open_blob_store(settings)
         splits = {name: authenticity_labelled(*load_split(store, blobs, version_id, name.upper(), size=32))
                   for name in ("train", "val", "test")}  # fmt: skip
     finally:

@@ -238,11 +238,11 @@ def load_train_split(stack, version_id: str, size: int) -> list[np.ndarray]:
     from shared.datasets.loader import load_split
     from shared.datasets.store import DatasetStore
     from shared.db import Database
-    from shared.storage import LocalBlobStore
+    from shared.storage import open_blob_store
 
     db = Database(stack.database_url, max_size=2)
     try:
-        images, rows = load_split(DatasetStore(db), LocalBlobStore(stack.settings.blobs), version_id, "TRAIN", size=size)
+        images, rows = load_split(DatasetStore(db), open_blob_store(stack.settings), version_id, "TRAIN", size=size)
     finally:
         db.close()
     return [im for im, row in zip(images, rows) if row["labels"].get("authenticity", "real") == "real"]

@@ -11,7 +11,7 @@ from shared.db import Database
 from shared.jobs.dispatch import Dispatcher
 from shared.jobs.listener import JobEventListener
 from shared.jobs.store import JobStore
-from shared.storage import LocalBlobStore
+from shared.storage import BlobStore
 
 
 @dataclass
@@ -23,7 +23,7 @@ class ServiceContext:
     listener: JobEventListener
     tokens: TokenStore
     datasets: DatasetStore
-    blobs: LocalBlobStore
+    blobs: BlobStore
     inference: object = None  # shared.inference backend; None until the server builds it
 
     def page_size(self, requested: int) -> int:

@@ -27,7 +27,7 @@ from shared.config import Settings
 from shared.datasets.store import DatasetStore
 from shared.db import Database
 from shared.inference import create_backend
-from shared.storage import LocalBlobStore
+from shared.storage import open_blob_store
 from shared.jobs.dispatch import Dispatcher
 from shared.jobs.listener import JobEventListener
 from shared.jobs.store import JobStore
@@ -156,7 +156,7 @@ class Server:
             listener=JobEventListener(db),
             tokens=TokenStore(db, settings.auth_cache_seconds),
             datasets=DatasetStore(db),
-            blobs=LocalBlobStore(settings.blobs),
+            blobs=open_blob_store(settings),
             inference=create_backend(settings),
         )
         self.supervisor = (

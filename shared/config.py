@@ -110,6 +110,9 @@ class Settings:
     ingest: IngestDefaults = field(default_factory=IngestDefaults)
     # Where image bytes live; shared by the servers and workers.
     blob_root: Path | None = None
+    # An S3-compatible bucket for blobs, model weights, checkpoints and exports (s3://bucket/prefix; endpoint and
+    # credentials from boto3's AWS_* variables), so processes on other machines share them; unset: local disk.
+    storage_url: str | None = None
     # Server-side folders that IngestLocalFolder / IngestGeoTiff may read.
     ingest_allowed_roots: tuple[Path, ...] = ()
     # Whether URL, XYZ and PastVu jobs may fetch from loopback/private
@@ -202,6 +205,14 @@ def _yes_no(variable: str):
     return lambda raw: _bool(raw, variable)
 
 
+def _storage_url(raw: str) -> str:
+    """s3://bucket[/prefix], without a trailing slash."""
+    bucket = raw[len("s3://") :].partition("/")[0] if raw.startswith("s3://") else ""
+    if not bucket:
+        raise ValueError(f"TERRAFAKE_STORAGE_URL must be s3://bucket[/prefix] (or unset for local disk), got {raw!r}")
+    return raw.rstrip("/")
+
+
 def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
@@ -233,6 +244,7 @@ ENVIRONMENT = (
     ("auth_cache_seconds", "TERRAFAKE_AUTH_CACHE_SECONDS", float),
     ("db_timeout_seconds", "TERRAFAKE_DB_TIMEOUT_SECONDS", float),
     ("blob_root", "TERRAFAKE_BLOB_ROOT", _path),
+    ("storage_url", "TERRAFAKE_STORAGE_URL", _storage_url),
     ("ingest_allowed_roots", "TERRAFAKE_INGEST_ALLOWED_ROOTS", _paths),
     ("ingest_allow_private_networks", "TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS",
      _yes_no("TERRAFAKE_INGEST_ALLOW_PRIVATE_NETWORKS")),

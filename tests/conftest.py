@@ -141,3 +141,29 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str 
 
 def rpc_code(excinfo) -> grpc.StatusCode:
     return excinfo.value.code
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server as a process on a free port, with the AWS_* variables pointing at it set in this
+    process (and so in every process it starts) for the session."""
+    from tests.s3server import start_s3_server, stop_s3_server
+
+    server = start_s3_server()
+    saved = {k: os.environ.get(k) for k in server.env}
+    os.environ.update(server.env)
+    try:
+        yield server
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        stop_s3_server(server)
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A fresh, empty bucket on the session's S3 server."""
+    return s3_server.new_bucket()

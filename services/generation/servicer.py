@@ -14,7 +14,7 @@ from services.generation.sampling import sampling_params, seed_of
 from services.images import ImageBuffer, decode_rgb
 from shared.datasets.store import check_labels
 from shared.errors import InvalidArgument
-from shared.inference import LocalBackend
+from shared.inference import LocalBackend, local_backend
 from shared.registry.store import RegistryStore
 from terrafake.common.v1 import common_pb2
 from terrafake.generation.v1 import generation_service_pb2 as pb, generation_service_pb2_grpc
@@ -45,7 +45,7 @@ class GenerationServicer(generation_service_pb2_grpc.GenerationServiceServicer):
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
         self.registry = RegistryStore(ctx.db)
-        self.local = ctx.inference if isinstance(ctx.inference, LocalBackend) else LocalBackend()
+        self.local = ctx.inference if isinstance(ctx.inference, LocalBackend) else local_backend(ctx.settings)
 
     def _chunks(self, data: bytes):
         size = self.ctx.settings.limits.chunk_bytes

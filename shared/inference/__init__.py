@@ -10,9 +10,16 @@ from shared.inference.local import LocalBackend
 from shared.inference.triton import TritonBackend
 
 
+def local_backend(settings, device: str = "auto") -> LocalBackend:
+    """A LocalBackend that reads weights wherever `settings` keeps them (local disk or the object store)."""
+    from shared.storage.artifacts import model_path
+
+    return LocalBackend(device, weights=lambda version: model_path(settings, version))
+
+
 def create_backend(settings) -> InferenceBackend:
     if settings.inference_backend == "local":
-        return LocalBackend()
+        return local_backend(settings)
     return TritonBackend(settings.triton_url)
 
 
@@ -26,4 +33,5 @@ __all__ = [
     "heatmap_png",
     "judge_images",
     "label_for",
+    "local_backend",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
-from shared.errors import FailedPrecondition
+from shared.errors import FailedPrecondition, TerrafakeError
 from shared.inference.base import ModelCache
 
 
@@ -29,10 +29,13 @@ class _DetectCall:
 class LocalBackend:
     name = "local"
 
-    def __init__(self, device: str = "auto"):
+    def __init__(self, device: str = "auto", weights: Callable[[dict], Path] | None = None):
+        """`weights(version)`: a local folder with the version's weights (from the object store when it
+        lives there: `shared.storage.artifacts.model_path`); default: its recorded `model_dir`."""
         from shared.models import pick_device
 
         self.device = pick_device(device)
+        self.weights = weights or _recorded_model_dir
         self.models = ModelCache()
         # One forward pass at a time per process: torch already uses every core.
         self.lock = threading.Lock()
@@ -40,22 +43,16 @@ class LocalBackend:
         self._waiting_lock = threading.Lock()
         self.detect_passes = 0  # forward passes detect() ran; fewer than its calls when they shared
 
-    def _model_dir(self, version: dict) -> Path:
-        path = Path(version["artifacts"].get("model_dir", ""))
-        if not (path / "config.json").exists():
-            raise FailedPrecondition(f"model version {version['id']} has no weights at {path}")
-        return path
-
     def model(self, version: dict):
         from shared.models import load_model
 
-        return self.models.get(str(version["id"]), lambda: load_model(self._model_dir(version), device=self.device))
+        return self.models.get(str(version["id"]), lambda: load_model(self.weights(version), device=self.device))
 
     def ready(self, version: dict) -> bool:
         try:
-            self._model_dir(version)
+            self.weights(version)
             return True
-        except FailedPrecondition:
+        except TerrafakeError:  # no weights, or an object store that does not answer
             return False
 
     def detect(self, version: dict, images: list[np.ndarray]) -> np.ndarray:
@@ -114,3 +111,10 @@ class LocalBackend:
                     guidance_scale=guidance_scale, class_label=class_label, batch_size=n, device=self.device,
                 )  # fmt: skip
             yield from images
+
+
+def _recorded_model_dir(version: dict) -> Path:
+    path = Path(version["artifacts"].get("model_dir", ""))
+    if not (path / "config.json").exists():
+        raise FailedPrecondition(f"model version {version['id']} has no weights at {path}")
+    return path

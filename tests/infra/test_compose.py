@@ -103,3 +103,41 @@ def test_prometheus_scrapes_every_terrafake_process_and_the_dashboard_uses_real_
     for name in used:
         base = re.sub(r"_(total|bucket|sum|count)$", "", name)
         assert f'"{base}"' in defined, f"the dashboard plots {name}, which no process exports"
+
+
+def test_every_terrafake_process_stores_in_the_minio_bucket_the_one_shot_creates():
+    from shared.config import Settings
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert "healthcheck" in services["minio"] and services["minio-bucket"]["restart"] == "no"
+    assert services["minio-bucket"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    bucket_command = " ".join(services["minio-bucket"]["command"])
+    assert "mc mb --ignore-existing store/terrafake" in bucket_command
+    # The one shot logs in with the credentials MinIO was started with.
+    assert services["minio-bucket"]["environment"] == services["minio"]["environment"]
+    processes = [n for n, s in services.items() if s.get("command", [])[:1] == ["python"]
+                 or s.get("command", [])[:3] == ["celery", "--broker=redis://redis:6379/0", "flower"]]  # fmt: skip
+    assert {"jobs", "ingestion", "training", "generation", "detection", "worker-cpu", "worker-gpu", "web"} <= set(processes)
+    for name in processes:
+        env = services[name]["environment"]
+        settings = Settings.from_env({k: str(v) for k, v in env.items()})
+        assert settings.storage_url == "s3://terrafake", name
+        assert env["AWS_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["AWS_ACCESS_KEY_ID"] == services["minio"]["environment"]["MINIO_ROOT_USER"], name
+        assert env["AWS_SECRET_ACCESS_KEY"] == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"], name
+    # Everything that starts from the app template waits for the bucket (the others wait for migrate, which does).
+    assert services["migrate"]["depends_on"]["minio-bucket"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_file_is_valid_for_docker_compose():
+    import shutil
+    import subprocess
+
+    import pytest
+
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+    done = subprocess.run([tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr

@@ -16,17 +16,18 @@ from shared.datasets.loader import AUTHENTICITY, load_split, require
 from shared.datasets.store import DatasetStore
 from shared.errors import FailedPrecondition, NotFound
 from shared.registry.store import RegistryStore
-from shared.storage import LocalBlobStore
+from shared.storage import open_blob_store
+from shared.storage.artifacts import model_path
 from workers.runtime import JobContext, job_task
 from workers.tasks.training import _device, family_of, image_set, labelled_rows
 
 log = logging.getLogger("terrafake.worker")
 
 
-def _load_model(version: dict, device):
+def _load_model(ctx, version: dict, device):
     from shared.models import load_model
 
-    return load_model(version["artifacts"]["model_dir"], device=device)
+    return load_model(model_path(ctx.settings, version), device=device)
 
 
 def _flatten(prefix: str, d: dict, out: dict) -> dict:
@@ -44,7 +45,7 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
     from shared.models.detector.crops import CropPolicy
     from shared.training.evaluate import evaluate_detector
 
-    model = _load_model(version, device)
+    model = _load_model(ctx, version, device)
     policy = CropPolicy.from_config(version["config"])
     # At their own size, as Detect judges them; an image smaller than one crop cannot be judged.
     images, rows = load_split(store, blobs, params["dataset_version_id"], params["split"], limit=params["max_images"])
@@ -156,7 +157,7 @@ def evaluate_generator_version(ctx, version, params, store, blobs, device) -> tu
         ctx.progress(done, total, f"generated {done}/{total} images")
 
     images = generate_images(
-        version["artifacts"]["model_dir"], n, sampler=sampling.get("sampler", "ddim"),
+        model_path(ctx.settings, version), n, sampler=sampling.get("sampler", "ddim"),
         steps=int(sampling.get("steps", 50)), eta=float(sampling.get("eta", 0.0)), seed=int(opts.get("seed", 0)),
         device=device, callback=callback,
     )  # fmt: skip
@@ -196,7 +197,7 @@ def _training_tiles(version, params, store, blobs, size: int, n: int) -> list | 
 def evaluate_colorizer_version(ctx, version, params, store, blobs, device) -> tuple[dict, dict]:
     from shared.training.evaluate import evaluate_colorizer
 
-    model = _load_model(version, device)
+    model = _load_model(ctx, version, device)
     size = int(version["config"]["image_size"])
     images, _ = load_split(store, blobs, params["dataset_version_id"], params["split"], size=size,
                            limit=params["max_images"])  # fmt: skip
@@ -218,7 +219,7 @@ def run_evaluation(ctx: JobContext) -> dict:
     params = ctx.params
     registry = RegistryStore(ctx.store.db)
     store = DatasetStore(ctx.store.db)
-    blobs = LocalBlobStore(ctx.settings.blobs)
+    blobs = open_blob_store(ctx.settings)
     version = registry.get_version(params["model_version_id"])
     ctx.progress(0, 1, f"evaluating {version['model_name']} v{version['version']}", force=True)
     report, metrics = EVALUATORS[version["kind"]](ctx, version, params, store, blobs, _device(params["device"]))

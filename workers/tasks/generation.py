@@ -13,7 +13,8 @@ from PIL import Image
 from shared.ingest.options import IngestConfig
 from shared.ingest.pipeline import Ingestor, SourceItem
 from shared.registry.store import RegistryStore
-from shared.storage import LocalBlobStore
+from shared.storage import open_blob_store
+from shared.storage.artifacts import model_path
 from workers.runtime import JobContext, job_task
 from workers.tasks.training import _device
 
@@ -27,12 +28,13 @@ def generate_to_dataset(ctx: JobContext) -> dict:
     # Every generated image is kept: no blank or near-duplicate filtering.
     config = IngestConfig(dataset_id=p["dataset_id"], min_std=-1, max_nodata_fraction=1.0,
                           near_duplicate_max_distance=-1, labels={})  # fmt: skip
-    ing = Ingestor(ctx.store.db, LocalBlobStore(ctx.settings.blobs), ctx.job_id, config,
+    ing = Ingestor(ctx.store.db, open_blob_store(ctx.settings), ctx.job_id, config,
                    ctx.settings.limits.max_report_rejections)  # fmt: skip
     count, seed = p["count"], p["seed"]
     batch = p.get("batch_size", 16)
     device = _device(p.get("device", "auto"))
     done = sum(ing.is_done(f"seed:{seed + i}") for i in range(count))
+    weights = model_path(ctx.settings, version)
     added = 0
     for start in range(0, count, batch):
         ctx.check_cancelled()
@@ -41,7 +43,7 @@ def generate_to_dataset(ctx: JobContext) -> dict:
             continue
         # Image i depends only on seed + i, so generating a partial batch gives the same pixels.
         images = generate_images(
-            version["artifacts"]["model_dir"], todo[-1] - todo[0] + 1, sampler=p["sampler"], steps=p["steps"],
+            weights, todo[-1] - todo[0] + 1, sampler=p["sampler"], steps=p["steps"],
             eta=p["eta"], seed=seed + todo[0], guidance_scale=p["guidance_scale"],
             class_label=p.get("class_label"), batch_size=batch, device=device,
         )  # fmt: skip
@@ -86,7 +88,7 @@ def generate_zoo(ctx: JobContext) -> dict:
 
     p = ctx.params
     store = DatasetStore(ctx.store.db)
-    blobs = LocalBlobStore(ctx.settings.blobs)
+    blobs = open_blob_store(ctx.settings)
     ctx.progress(0, 1, "loading real images", force=True)
     images, rows = load_split(store, blobs, p["dataset_version_id"], "", label_filter={AUTHENTICITY: "real"})
     train = [im for im, row in zip(images, rows) if row["split"] == "TRAIN"]

@@ -24,7 +24,7 @@ from shared.ingest.http import FetchError, Fetcher, FetchPolicy
 from shared.ingest.options import IngestConfig
 from shared.ingest.pastvu import find_photos
 from shared.ingest.pipeline import Ingestor, OrderedPipeline, Outcome, SourceItem
-from shared.storage import LocalBlobStore
+from shared.storage import open_blob_store
 from workers.runtime import JobContext, job_task
 
 
@@ -32,7 +32,7 @@ def _ingestor(ctx: JobContext) -> Ingestor:
     cfg = IngestConfig.from_dict(ctx.params["config"])
     return Ingestor(
         ctx.store.db,
-        LocalBlobStore(ctx.settings.blobs),
+        open_blob_store(ctx.settings),
         ctx.job_id,
         cfg,
         ctx.settings.limits.max_report_rejections,

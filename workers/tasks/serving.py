@@ -9,6 +9,7 @@ into Triton at once; others load when promoted.
 from __future__ import annotations
 
 from shared.registry.store import RegistryStore
+from shared.storage.artifacts import model_path, publish_export
 from workers.runtime import JobContext, job_task
 
 
@@ -23,7 +24,7 @@ def export_version(ctx: JobContext) -> dict:
     out = ctx.settings.home / "exports" / str(version["id"]) / fmt
     ctx.progress(0, 3, f"exporting {version['model_name']} v{version['version']} to {fmt}", force=True)
     try:
-        result = export_model(version["artifacts"]["model_dir"], out, format=fmt, opset=p["opset"], overwrite=True)
+        result = export_model(model_path(ctx.settings, version), out, format=fmt, opset=p["opset"], overwrite=True)
     except ValueError as exc:
         from shared.errors import FailedPrecondition
 
@@ -44,6 +45,8 @@ def export_version(ctx: JobContext) -> dict:
         "triton_model": name,
         "triton_version": number,
         "max_batch_size": p["max_batch_size"],
+        # With an object store, a copy every node can reach (the Triton repository stays local).
+        **publish_export(ctx.settings, version["id"], fmt, out),
     }
     # The sampler model runs the loop inside Triton's python backend, which needs terrafake's
     # own packages: the local tritonserver has them; the official image (compose) does not,

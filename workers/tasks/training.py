@@ -5,18 +5,26 @@ resumes from the newest checkpoint in the job's work folder, so a job whose
 worker died continues where it stopped, and a cancelled job saves its state
 first. `resume_from_job_id` copies another job's checkpoints in before the
 first attempt. The finished model is copied into the registry's folder and
-recorded as a new version of the model, once per job.
+recorded as a new version of the model, once per job. With an object store
+(TERRAFAKE_STORAGE_URL), checkpoints are mirrored to it as they are written and
+the model goes to `models/<version id>/` there, so an attempt, a resumed job or
+a reader on another node finds them (workers.checkpoints, shared.storage.artifacts).
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 from shared.datasets.loader import AUTHENTICITY, authenticity_labelled, load_split, require
 from shared.datasets.store import DatasetStore
 from shared.registry.store import RegistryStore
-from shared.storage import LocalBlobStore
+from shared.storage import BlobStore, is_remote, open_blob_store, open_object_store
+from shared.storage.artifacts import publish_model
+from workers.checkpoints import CheckpointSync
 from workers.runtime import JobContext, job_task
+
+log = logging.getLogger("terrafake.worker")
 
 
 def _device(preference: str):
@@ -32,11 +40,19 @@ def _image_size(architecture: str, overrides: dict, key: str) -> int:
     return int(config[key])
 
 
-def _copy_checkpoints(ctx: JobContext, source_job_id: str) -> None:
+def _checkpoint_sync(ctx: JobContext) -> CheckpointSync | None:
+    if not is_remote(ctx.settings):
+        return None
+    return CheckpointSync(open_object_store(ctx.settings), ctx.job_id, ctx.work_dir)
+
+
+def _copy_checkpoints(ctx: JobContext, source_job_id: str, sync: CheckpointSync | None) -> None:
     src = ctx.settings.home / "jobs" / source_job_id / "checkpoints"
     dst = ctx.work_dir / "checkpoints"
     if src.is_dir() and not dst.exists():
         shutil.copytree(src, dst)
+    elif sync is not None and not dst.exists():  # the other job ran on another node
+        sync.pull(source_job_id)
 
 
 def _on_step(ctx: JobContext, noun: str):
@@ -53,12 +69,7 @@ def _register(ctx: JobContext, result, params: dict) -> dict:
     import uuid
 
     version_id = uuid.uuid5(uuid.NAMESPACE_URL, f"terrafake-training-job:{ctx.job_id}")
-    target = ctx.settings.home / "models" / str(version_id)
-    if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(result.model_dir, tmp)
-        tmp.replace(target)
+    artifacts = publish_model(ctx.settings, version_id, result.model_dir)
     calibration = None
     if result.extra and "threshold" in result.extra:
         calibration = {**result.extra, "dataset_version_id": params["dataset_version_id"]}
@@ -72,11 +83,7 @@ def _register(ctx: JobContext, result, params: dict) -> dict:
         hyperparameters=result.hyperparameters,
         metrics=result.metrics,
         history=result.history,
-        artifacts={
-            "model_dir": str(target),
-            "weights": str(target / "model.safetensors"),
-            "config": str(target / "config.json"),
-        },
+        artifacts=artifacts,
         calibration=calibration,
         description=params.get("description", ""),
         version_id=version_id,
@@ -89,11 +96,34 @@ def _register(ctx: JobContext, result, params: dict) -> dict:
     }
 
 
-def _common(ctx: JobContext) -> tuple[dict, DatasetStore, LocalBlobStore]:
+def _common(ctx: JobContext) -> tuple[dict, DatasetStore, BlobStore]:
     params = ctx.params
+    sync = _checkpoint_sync(ctx)
+    if sync is not None:
+        sync.pull()  # an earlier attempt of this job ran on another node
     if params.get("resume_from_job_id"):
-        _copy_checkpoints(ctx, params["resume_from_job_id"])
-    return params, DatasetStore(ctx.store.db), LocalBlobStore(ctx.settings.blobs)
+        _copy_checkpoints(ctx, params["resume_from_job_id"], sync)
+    return params, DatasetStore(ctx.store.db), open_blob_store(ctx.settings)
+
+
+def _train(ctx: JobContext, params: dict, train, *data):
+    """`train(*data, ...)` with the job's settings; with an object store, every checkpoint it writes is
+    uploaded, the last one (written when it finishes or is cancelled) too."""
+    kwargs = _train_kwargs(ctx, params)
+    sync = _checkpoint_sync(ctx)
+    if sync is None:
+        return train(*data, **kwargs)
+    kwargs["on_step"] = sync.wrap(kwargs["on_step"])
+    try:
+        result = train(*data, **kwargs)
+    except BaseException:
+        try:
+            sync.push()
+        except Exception as exc:  # the job's own error is the one to report
+            log.warning("checkpoints of job %s not uploaded: %s", ctx.job_id, exc)
+        raise
+    sync.push()
+    return result
 
 
 def _train_kwargs(ctx: JobContext, params: dict) -> dict:
@@ -123,7 +153,7 @@ def train_generator(ctx: JobContext) -> dict:
     images, _ = load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size)
     real = [im for im, row in zip(images, _) if row["labels"].get(AUTHENTICITY, "real") == "real"]
     require(real, "generator training (TRAIN split, authenticity=real)")
-    result = train_ddpm(ImageSet(real), **_train_kwargs(ctx, params))
+    result = _train(ctx, params, train_ddpm, ImageSet(real))
     return _register(ctx, result, params)
 
 
@@ -140,7 +170,7 @@ def train_detector_job(ctx: JobContext) -> dict:
         require([], f"detector training: the TRAIN split needs images labelled authenticity=real and =generated, "
                     f"at least {crop}x{crop} pixels")  # fmt: skip
     val, small_val = _labelled_set(store, blobs, params["dataset_version_id"], "VAL", crop)
-    result = train_detector(train, val, **_train_kwargs(ctx, params))
+    result = _train(ctx, params, train_detector, train, val)
     # Images smaller than one crop cannot be judged by this detector: left out, and counted.
     result.metrics.update(skipped_too_small_train=float(small_train), skipped_too_small_val=float(small_val))
     return _register(ctx, result, params)
@@ -191,5 +221,5 @@ def train_colorizer_job(ctx: JobContext) -> dict:
     ctx.progress(0, params["max_steps"], "loading training images", force=True)
     images, _ = load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size)
     require(images, "colorizer training (TRAIN split)")
-    result = train_colorizer(ImageSet(images), **_train_kwargs(ctx, params))
+    result = _train(ctx, params, train_colorizer, ImageSet(images))
     return _register(ctx, result, params)
