@@ -49,7 +49,9 @@ PERTURBATIONS = [("jpeg", 90), ("jpeg", 75), ("jpeg", 50), ("resize", 0.5), ("re
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Leave-one-family-out detector generalisation.")
-    p.add_argument("--architectures", nargs="+", default=["detector-npr"])
+    p.add_argument("--architectures", nargs="+", default=["detector-npr"],
+                   help="registered detector names, each optionally with config overrides: "
+                        "detector-effnet-probe:upsample=2 (comma-separated key=value, whole numbers or text)")
     p.add_argument("--families", nargs="+", default=None, help="zoo families (default: all registered)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=800, help="detector training steps (default 800)")
@@ -121,13 +123,27 @@ def perturbations(kind: str) -> tuple:
     return tuple(value for k, value in PERTURBATIONS if k == kind)
 
 
+def split_architecture(spec: str) -> tuple[str, dict]:
+    """'detector-effnet-probe:upsample=2,taps=head' -> ('detector-effnet-probe', {'upsample': 2, 'taps': 'head'})."""
+    name, _, rest = spec.partition(":")
+    overrides = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--architectures {spec!r}: expected key=value after ':', got {item!r}")
+        overrides[key] = int(value) if value.lstrip("-").isdigit() else value
+    return name, overrides
+
+
 def train(arch, train_set, val_set, args, seed, work):
     from shared.training import train_detector
 
     hp = {"batch_size": args.batch, "lr": 1e-3, "warmup_steps": 50, "lr_schedule": "cosine", "log_every": 50,
           **augment_hparams(args.augment)}  # fmt: skip
-    overrides = {"input_size": args.crop, "crop_stride": args.crop // 2} if args.crop else None
-    result = train_detector(train_set, val_set, architecture=arch, overrides=overrides, hparams=hp,
+    arch, overrides = split_architecture(arch)
+    if args.crop:
+        overrides = {"input_size": args.crop, "crop_stride": args.crop // 2, **overrides}
+    result = train_detector(train_set, val_set, architecture=arch, overrides=overrides or None, hparams=hp,
                             max_steps=args.steps, work_dir=work, checkpoint_interval=10**9, seed=seed)  # fmt: skip
     from shared.models import load_model
 
