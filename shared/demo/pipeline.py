@@ -189,8 +189,9 @@ class Demo:
         with self.stage("train the detector"):
             jitter = s.detector_color_jitter
             crop = s.detector_crop
+            upsample = {"upsample": s.detector_upsample} if s.detector_upsample != 1 else {}
             det = self.train(model_pb2.MODEL_KIND_DETECTOR, mixed.id, s.detector, s.detector_steps,
-                             {"model": {"input_size": crop, "crop_stride": crop // 2}, "batch_size": s.detector_batch,
+                             {"model": {"input_size": crop, "crop_stride": crop // 2, **upsample}, "batch_size": s.detector_batch,
                               "seed": s.seed, "color_jitter_brightness": jitter, "color_jitter_contrast": jitter,
                               "color_jitter_saturation": jitter, "resize_augment_prob": s.detector_resize_prob,
                               "blur_augment_prob": s.detector_blur_prob, "blur_sigma_max": 1.0,
