@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.detect_native                       # detector-npr (64-px crops), 15 calls each
     .venv/bin/python -m bench.detect_native --architecture detector-safe --calls 20
+    .venv/bin/python -m bench.detect_native --architecture detector-effnet-probe --input-size 32 --upsample 2
 
 In one run, on a fresh local stack:
 1. a detector version (random init: speed does not depend on the weights) is
@@ -36,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Native-resolution detection speed.")
     p.add_argument("--architecture", default="detector-npr")
     p.add_argument("--input-size", type=int, default=64)
+    p.add_argument("--upsample", type=int, default=0,
+                   help="detector-effnet-probe: enlarge each crop this many times before the backbone (0: the default)")
     p.add_argument("--calls", type=int, default=15)
     p.add_argument("--timeout", type=float, default=900)
     return p.parse_args(argv)
@@ -120,7 +123,8 @@ def main(argv=None) -> int:
         name = "bench-native"
         home = Path(stack.home)
         reg = register_export_promote(stack.grpc_address, token, stack.database_url, home, args.input_size, deadline,
-                                      architecture=args.architecture, model_name=name)  # fmt: skip
+                                      architecture=args.architecture, model_name=name,
+                                      overrides={"upsample": args.upsample} if args.upsample else None)  # fmt: skip
         results["model"] = reg
         settings = Settings.from_env().with_overrides(database_url=stack.database_url, redis_url=stack.redis_url)
         local = LocalServer("process", stack.child_env(), settings, home / "logs" / "bench-native-local.log")

@@ -503,7 +503,7 @@ class LocalServer:
 
 def register_export_promote(address: str, token: str | None, database_url: str, home: Path, input_size: int,
                             deadline: Deadline, architecture: str = "detector-small",
-                            model_name: str | None = None) -> dict:  # fmt: skip
+                            model_name: str | None = None, overrides: dict | None = None) -> dict:  # fmt: skip
     from shared.client import connect
     from shared.db import Database
     from shared.models import create_model, save_model
@@ -514,7 +514,7 @@ def register_export_promote(address: str, token: str | None, database_url: str, 
     import torch
 
     torch.manual_seed(0)
-    model = create_model(architecture, input_size=input_size)
+    model = create_model(architecture, input_size=input_size, **(overrides or {}))
     vid = uuid.uuid4()
     model_dir = home / "models" / str(vid)
     save_model(model, model_dir)

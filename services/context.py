@@ -25,6 +25,7 @@ class ServiceContext:
     datasets: DatasetStore
     blobs: BlobStore
     inference: object = None  # shared.inference backend; None until the server builds it
+    inference_log: object = None  # shared.monitoring.inference_log.InferenceLogWriter; None: nothing is logged
 
     def page_size(self, requested: int) -> int:
         from shared.errors import InvalidArgument
@@ -48,6 +49,7 @@ class ServiceContext:
         """Create a job of `kind` for the calling principal and send it to its queue."""
         from services.interceptors import principal
         from shared.jobs.submit import submit_job
+        from shared.logs import current_request_id
 
         who = principal()
         job, _ = submit_job(
@@ -60,5 +62,6 @@ class ServiceContext:
             max_attempts=max_attempts or self.settings.job_max_attempts,
             max_params_bytes=self.settings.limits.max_params_bytes,
             created_by=who.name if who else "",
+            request_id=current_request_id() or "",
         )
         return job

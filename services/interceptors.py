@@ -1,7 +1,12 @@
-"""The one server interceptor: request ids, bearer-token auth, error mapping.
+"""The one server interceptor: request ids, bearer-token auth, error mapping, one log line per call.
+
+Every call gets a request id: the caller's `x-request-id` metadata when it is a sane one
+(shared.logs.accept_request_id), else a new one. It is sent back in the initial metadata (and in
+the trailers of a failed call), and bound in the log context for the call, so every line logged
+while serving it carries it.
 
 Domain errors from shared.errors become their gRPC status with the message
-as written; anything unexpected becomes INTERNAL with a request id, and its
+as written; anything unexpected becomes INTERNAL with the request id, and its
 traceback is logged here, never sent to the client.
 """
 
@@ -10,13 +15,13 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-import uuid
 
 import grpc
 
 from services import access
 from shared.auth import Principal, TokenStore
 from shared.errors import TerrafakeError, Unauthenticated, Unavailable
+from shared.logs import REQUEST_ID_HEADER, accept_request_id, log_context
 
 log = logging.getLogger("terrafake.rpc")
 
@@ -33,6 +38,21 @@ STATUS_CODES = {  # domain error code -> gRPC status
     "PERMISSION_DENIED": grpc.StatusCode.PERMISSION_DENIED,
     "INTERNAL": grpc.StatusCode.INTERNAL,
 }
+
+
+# Probes and tooling, called every few seconds: their calls are logged at DEBUG, not INFO.
+_QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def _request_id(context) -> str:
+    """The caller's x-request-id when acceptable, else a new one; sent back at once in the initial metadata."""
+    sent = next((v for k, v in context.invocation_metadata() or () if k == REQUEST_ID_HEADER), None)
+    rid = accept_request_id(sent)
+    try:
+        context.send_initial_metadata([(REQUEST_ID_HEADER, rid)])
+    except ValueError:  # already sent (cannot happen before the handler runs, but never fail a call for it)
+        pass
+    return rid
 
 
 def _bearer(context) -> str | None:
@@ -98,38 +118,40 @@ class ServerInterceptor(grpc.ServerInterceptor):
 
         def wrap_unary(behavior):
             def call(request, context):
-                rid = uuid.uuid4().hex[:16]
+                rid = _request_id(context)
                 token = None
                 started, code = time.perf_counter(), "OK"
-                try:
-                    token = current_principal.set(interceptor._authorize(method, context))
-                    return behavior(request, context)
-                except Exception as exc:
-                    code = _status_name(exc, context)
-                    if already_aborted(context) and not isinstance(exc, NotImplementedError):
-                        raise
-                    interceptor._fail(context, method, rid, exc)
-                finally:
-                    if token is not None:
-                        current_principal.reset(token)
-                    _observe(method, code, started)
+                with log_context(request_id=rid):
+                    try:
+                        token = current_principal.set(interceptor._authorize(method, context))
+                        return behavior(request, context)
+                    except Exception as exc:
+                        code = _status_name(exc, context)
+                        if already_aborted(context) and not isinstance(exc, NotImplementedError):
+                            raise
+                        interceptor._fail(context, method, rid, exc)
+                    finally:
+                        if token is not None:
+                            current_principal.reset(token)
+                        _observe(method, code, started)
 
             return call
 
         def wrap_stream(behavior):
             def call(request, context):
-                rid = uuid.uuid4().hex[:16]
+                rid = _request_id(context)
                 started, code = time.perf_counter(), "OK"
-                try:
-                    current_principal.set(interceptor._authorize(method, context))
-                    yield from behavior(request, context)
-                except Exception as exc:
-                    code = _status_name(exc, context)
-                    if already_aborted(context) and not isinstance(exc, NotImplementedError):
-                        raise
-                    interceptor._fail(context, method, rid, exc)
-                finally:
-                    _observe(method, code, started)
+                with log_context(request_id=rid):
+                    try:
+                        current_principal.set(interceptor._authorize(method, context))
+                        yield from behavior(request, context)
+                    except Exception as exc:
+                        code = _status_name(exc, context)
+                        if already_aborted(context) and not isinstance(exc, NotImplementedError):
+                            raise
+                        interceptor._fail(context, method, rid, exc)
+                    finally:
+                        _observe(method, code, started)
 
             return call
 
@@ -161,10 +183,15 @@ def _status_name(exc: BaseException, context) -> str:
 
 
 def _observe(method: str, code: str, started: float) -> None:
+    """The call's metrics and its one access-log line (which carries the request id from the context)."""
     from services.metrics import RPC_SECONDS, RPCS
 
+    seconds = time.perf_counter() - started
     RPCS.labels(method, code).inc()
-    RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+    RPC_SECONDS.labels(method).observe(seconds)
+    level = logging.DEBUG if method.startswith(_QUIET_PREFIXES) else logging.INFO
+    log.log(level, "%s %s %.1f ms", method, code, seconds * 1000,
+            extra={"method": method, "code": code, "duration_ms": round(seconds * 1000, 3)})  # fmt: skip
 
 
 def principal() -> Principal | None:

@@ -32,6 +32,7 @@ from shared.jobs.dispatch import Dispatcher
 from shared.jobs.listener import JobEventListener
 from shared.jobs.store import JobStore
 from shared.jobs.supervisor import Supervisor
+from shared.logs import setup_logging
 
 log = logging.getLogger("terrafake.server")
 
@@ -159,6 +160,10 @@ class Server:
             blobs=open_blob_store(settings),
             inference=create_backend(settings),
         )
+        if "detection" in names:
+            from shared.monitoring.inference_log import InferenceLogStore, InferenceLogWriter
+
+            self.ctx.inference_log = InferenceLogWriter(InferenceLogStore(db), settings.inference_log_retention_days)
         self.supervisor = (
             Supervisor(store, dispatcher, settings.supervisor_interval_seconds) if supervise else None
         )
@@ -202,6 +207,8 @@ class Server:
 
     def start(self) -> None:
         self.ctx.listener.start()
+        if self.ctx.inference_log:
+            self.ctx.inference_log.start()
         if self.supervisor:
             self.supervisor.start()
         self.server.start()
@@ -218,6 +225,8 @@ class Server:
         self.server.stop(grace).wait()
         if self.supervisor:
             self.supervisor.stop()
+        if self.ctx.inference_log:
+            self.ctx.inference_log.stop()  # writes what is queued while the database is still open
         self.ctx.listener.stop()
         self.ctx.db.close()
 
@@ -229,8 +238,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reflect-all", action="store_true",
                         help="list all five services in reflection (the process a front door sends reflection to)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    setup_logging(settings.log_format)
     names = list(SERVICES) if args.services == "all" else [s.strip() for s in args.services.split(",") if s.strip()]
     server = Server(settings, names, supervise=not args.no_supervisor, reflect_all=args.reflect_all)
     server.start()

@@ -127,6 +127,12 @@ class Settings:
     # stack's tritonserver has only that one), onnxruntime on GPU in compose.
     triton_backend: str = "python"
     triton_instance_kind: str = "KIND_CPU"
+    # Days the inference log keeps each detection (Detect, DetectStream) for drift checks; 0: log nothing.
+    inference_log_retention_days: int = 30
+    # How the servers, the console and the workers write log lines (shared/logs.py): "text" for a person at a
+    # terminal (the default: `python -m services.server` by hand), "json" for collectors. Docker compose and
+    # the local stack, whose logs go to files, set json.
+    log_format: str = "text"
 
     @property
     def grpc_address(self) -> str:
@@ -213,6 +219,19 @@ def _storage_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _log_format(raw: str) -> str:
+    if raw not in ("json", "text"):
+        raise ValueError(f"TERRAFAKE_LOG_FORMAT must be 'json' or 'text', got {raw!r}")
+    return raw
+
+
+def _days(raw: str) -> int:
+    days = int(raw)
+    if days < 0:
+        raise ValueError(f"TERRAFAKE_INFERENCE_LOG_RETENTION_DAYS must be 0 (off) or more days, got {raw!r}")
+    return days
+
+
 def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
@@ -252,4 +271,6 @@ ENVIRONMENT = (
     ("inference_backend", "TERRAFAKE_INFERENCE_BACKEND", _backend),
     ("triton_backend", "TERRAFAKE_TRITON_BACKEND", str),
     ("triton_instance_kind", "TERRAFAKE_TRITON_INSTANCE_KIND", str),
+    ("inference_log_retention_days", "TERRAFAKE_INFERENCE_LOG_RETENTION_DAYS", _days),
+    ("log_format", "TERRAFAKE_LOG_FORMAT", _log_format),
 )

@@ -20,6 +20,7 @@ TASK_MODULES = [
     "workers.tasks.evaluation",
     "workers.tasks.generation",
     "workers.tasks.serving",
+    "workers.tasks.monitoring",
 ]
 
 

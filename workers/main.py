@@ -9,6 +9,7 @@ import shutil
 import socket
 
 from shared.config import Settings
+from shared.logs import setup_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,8 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", default="prefork", help="Celery pool: prefork (default) or solo")
     parser.add_argument("--name", default=None, help="worker node name")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    setup_logging(settings.log_format)
     name = args.name or f"{args.queues.replace(',', '+')}@{socket.gethostname()}"
     if settings.metrics_port:
         # Before anything imports prometheus_client: the pool's children write their metrics here.
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(settings)
     app.worker_main(
         [
+            # The startup banner is printed, not logged: left out where every line must be JSON.
+            *(["--quiet"] if settings.log_format == "json" else []),
             "worker",
             f"--queues={args.queues}",
             f"--concurrency={args.concurrency or settings.worker_concurrency}",

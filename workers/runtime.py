@@ -4,10 +4,13 @@ Tasks take a job id, reload the job from Postgres and are idempotent: a
 duplicate or late delivery finds the job no longer QUEUED and does nothing.
 While the handler runs, a heartbeat thread extends the job's lease and picks
 up cancel requests; the handler checks for cancellation between steps.
+Every line logged meanwhile, from the job's thread or its helpers', carries
+the job id and the request id of the call that created the job (shared.logs).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -25,6 +28,7 @@ from shared.db import Database
 from shared.errors import JobCancelled, TerrafakeError, TransientError, Unavailable
 from shared.jobs.kinds import get_kind
 from shared.jobs.store import JobStore, LeaseLost, Progress
+from shared.logs import log_context
 from workers.metrics import JOB_SECONDS, JOB_STEPS
 
 log = logging.getLogger("terrafake.worker")
@@ -153,16 +157,25 @@ def _heartbeat(ctx: JobContext, stop: threading.Event, lease: float) -> None:
 
 def run_job(job_id: str, handler: Callable[[JobContext], dict | None]) -> None:
     rt = runtime()
-    lease = rt.settings.job_lease_seconds
-    job = rt.store.claim(job_id, rt.worker, lease)
-    if job is None:
-        log.info("job %s is not claimable (finished, cancelled or running elsewhere); skipping", job_id)
-        return
+    with log_context(job_id=str(job_id)):
+        job = rt.store.claim(job_id, rt.worker, rt.settings.job_lease_seconds)
+        if job is None:
+            log.info("job %s is not claimable (finished, cancelled or running elsewhere); skipping", job_id)
+            return
+        with log_context(request_id=job.get("request_id") or None):
+            _run_attempt(rt, job, handler)
+
+
+def _run_attempt(rt: _Runtime, job: dict, handler: Callable[[JobContext], dict | None]) -> None:
+    job_id, lease = job["id"], rt.settings.job_lease_seconds
     ctx = JobContext(job, rt.store, rt.settings)
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(ctx, stop, lease), name=f"heartbeat-{job_id}", daemon=True)
+    # Threads start with an empty context: each runs in a copy of this one, so its lines carry the ids too.
+    beat = threading.Thread(target=contextvars.copy_context().run, args=(_heartbeat, ctx, stop, lease),
+                            name=f"heartbeat-{job_id}", daemon=True)  # fmt: skip
     beat.start()
-    reporter = threading.Thread(target=_report_progress, args=(ctx, stop), name=f"progress-{job_id}", daemon=True)
+    reporter = threading.Thread(target=contextvars.copy_context().run, args=(_report_progress, ctx, stop),
+                                name=f"progress-{job_id}", daemon=True)  # fmt: skip
     reporter.start()
     log.info("job %s (%s) attempt %d started", job_id, job["kind"], ctx.attempt)
     started, outcome = time.monotonic(), "FAILED"

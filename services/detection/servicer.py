@@ -6,7 +6,8 @@ overlapping windows of its input size, the backend scores them (the crops of
 every image in a batch share forward passes), their logits are aggregated and
 calibrated into p_generated, and the heatmap is the map of crop scores over
 the whole image. An image smaller than one crop is INVALID_ARGUMENT naming
-the minimum size.
+the minimum size. Every Detect and DetectStream verdict goes to the inference
+log (shared.monitoring) off the request path; the drift RPCs live in drift.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from typing import NamedTuple
 
 import grpc
 
@@ -25,6 +27,7 @@ from services.metrics import observe_detection
 from services.images import ImageBuffer, decode_rgb
 from shared.errors import FailedPrecondition, InvalidArgument, TerrafakeError
 from shared.inference import check_image, heatmap_png, judge_images
+from shared.monitoring.inference_log import InputStats
 from shared.registry.store import RegistryStore
 from terrafake.detection.v1 import detection_service_pb2 as pb, detection_service_pb2_grpc
 
@@ -32,6 +35,13 @@ MAX_BATCH = 64
 # Within one DetectStream a model name is looked up again after this long: a long stream
 # picks up a promotion, and a busy one does not query Postgres for every micro-batch.
 VERSION_REFRESH_SECONDS = 1.0
+
+
+class Decoded(NamedTuple):
+    """A DetectStream image ready to judge, with what the inference log keeps about its input (None: logging off)."""
+
+    image: object
+    stats: InputStats | None
 
 
 class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
@@ -56,11 +66,19 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
                 ) from None
             return newest
 
-    def _verdicts(self, version: dict, images: list, want_heatmap: list[bool]) -> list[pb.Verdict]:
+    def _input_stats(self, data: bytes, image, started: float) -> InputStats | None:
+        """Hash and measure an image for the inference log, or None when it is off (then nothing is computed)."""
+        writer = self.ctx.inference_log
+        return InputStats.of(data, image, started) if writer is not None and writer.enabled else None
+
+    def _verdicts(self, version: dict, images: list, want_heatmap: list[bool], logged=None) -> list[pb.Verdict]:
+        """`logged`: per image, (method, InputStats or None) for the inference log; None logs nothing (the quiz)."""
         judgements = judge_images(self.ctx.inference, version, images, want_heatmap)
         out = []
-        for image, j in zip(images, judgements):
+        for index, (image, j) in enumerate(zip(images, judgements)):
             observe_detection(str(version["id"]), j.p_generated, j.label)
+            if logged is not None and logged[index][1] is not None:
+                self.ctx.inference_log.record(str(version["id"]), logged[index][0], j, image, logged[index][1])
             v = pb.Verdict(
                 p_generated=j.p_generated, label=pb.DetectionLabel.Value(f"DETECTION_LABEL_{j.label}"),
                 threshold=j.threshold, uncertain_lower=j.uncertain_lower, uncertain_upper=j.uncertain_upper,
@@ -86,9 +104,12 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
             if header.data:
                 raise InvalidArgument("Detect takes its image in the header's data or in chunks, not both")
             buf.add(msg.chunk.data)
-        image = decode_rgb(buf.bytes(), self.ctx.settings)
+        data = buf.bytes()
+        started = time.perf_counter()  # the image is complete: its logged latency runs from here
+        image = decode_rgb(data, self.ctx.settings)
         version = self._version(header.options)
-        return pb.DetectResponse(verdict=self._verdicts(version, [image], [header.options.want_heatmap])[0])
+        logged = [("Detect", self._input_stats(data, image, started))]
+        return pb.DetectResponse(verdict=self._verdicts(version, [image], [header.options.want_heatmap], logged)[0])
 
     def DetectStream(self, request_iterator, context):
         """Reads items on a thread; answers in batches of whatever is complete, so many images share a pass."""
@@ -99,12 +120,14 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         def finish(item_id: str, options, buf: ImageBuffer) -> None:
             # Decoded here, while the answering loop runs the model on earlier items:
             # PIL's decoders release the GIL, so the two overlap.
+            started = time.perf_counter()
             try:
-                image = decode_rgb(buf.bytes(), self.ctx.settings)
+                data = buf.bytes()
+                image = decode_rgb(data, self.ctx.settings)
             except TerrafakeError as exc:
                 items.put((item_id, None, None, exc))
             else:
-                items.put((item_id, options, image, None))
+                items.put((item_id, options, Decoded(image, self._input_stats(data, image, started)), None))
 
         def reader():
             current = None  # (item_id, options, buffer) of the open item; buffer None once it failed
@@ -166,7 +189,7 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
 
     def _answer(self, batch, versions: dict):
         groups: dict[str, list] = {}
-        for item_id, options, image, error in batch:
+        for item_id, options, decoded, error in batch:
             if error is not None:
                 yield self._error(item_id, error)
                 continue
@@ -176,15 +199,16 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
                 if time.monotonic() - resolved_at > VERSION_REFRESH_SECONDS:
                     version = self._version(options)
                     versions[key] = (time.monotonic(), version)
-                check_image(version, image)  # one image too small fails alone, not its whole batch
+                check_image(version, decoded.image)  # one image too small fails alone, not its whole batch
             except TerrafakeError as exc:
                 yield self._error(item_id, exc)
                 continue
-            groups.setdefault(str(version["id"]), []).append((item_id, options, image, version))
+            groups.setdefault(str(version["id"]), []).append((item_id, options, decoded, version))
         for members in groups.values():
             version = members[0][3]
             try:
-                verdicts = self._verdicts(version, [m[2] for m in members], [m[1].want_heatmap for m in members])
+                verdicts = self._verdicts(version, [m[2].image for m in members], [m[1].want_heatmap for m in members],
+                                          [("DetectStream", m[2].stats) for m in members])  # fmt: skip
             except TerrafakeError as exc:
                 for m in members:
                     yield self._error(m[0], exc)
@@ -222,6 +246,31 @@ class DetectionServicer(detection_service_pb2_grpc.DetectionServiceServicer):
         job = submit_evaluation(self.ctx, version, request, {"robustness": robustness, "leave_one_family_out": lofo},
                                 "auto")  # fmt: skip
         return pb.EvaluateDetectorResponse(job=job_message(job))
+
+    # --- drift ----------------------------------------------------------------------------------
+
+    def CheckDrift(self, request, context):
+        from services.detection.drift import check_drift
+
+        return pb.CheckDriftResponse(job=job_message(check_drift(self.ctx, self.registry, request)))
+
+    def GetDriftFinding(self, request, context):
+        from services.detection.drift import finding_message
+        from shared.monitoring.store import DriftStore
+
+        row = DriftStore(self.ctx.db).get_finding(request.finding_id)
+        return pb.GetDriftFindingResponse(finding=finding_message(row))
+
+    def ListDriftFindings(self, request, context):
+        from services.detection.drift import finding_message
+        from shared.monitoring.store import DriftStore
+
+        rows, token, total = DriftStore(self.ctx.db).list_findings(
+            model_version_id=request.model_version_id, model_name=request.model_name,
+            page_size=self.ctx.page_size(request.page.page_size), page_token=request.page.page_token,
+        )  # fmt: skip
+        return pb.ListDriftFindingsResponse(findings=[finding_message(r) for r in rows],
+                                            page={"next_page_token": token, "total_size": total})  # fmt: skip
 
     # --- the quiz -------------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ address the rest of the platform uses (TERRAFAKE_GRPC_ADDRESS, or the local stac
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import uvicorn
 
 from services.web.app import create_app
 from shared.config import Settings
+from shared.logs import setup_logging
 
 
 def main(argv=None) -> int:
@@ -30,12 +30,13 @@ def main(argv=None) -> int:
                    help="quiz requests per second allowed per client address (bursts of 15 times that)")
     args = p.parse_args(argv)
     quiz_token = Path(args.quiz_token_file).read_text().strip() if args.quiz_token_file else None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_format)
     app = create_app(args.grpc_address, secure_cookies=args.secure_cookies,
                      max_upload_bytes=settings.web_max_upload_bytes, quiz_token=quiz_token,
                      quiz_dataset=args.quiz_dataset, quiz_rounds=args.quiz_rounds,
                      quiz_rate_per_s=args.quiz_rate)  # fmt: skip
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    # log_config=None: uvicorn's lines (access log included) go through the root handler set up above.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False, log_config=None)
     return 0
 
 

@@ -27,6 +27,7 @@ from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
+from services.web.requestid import RequestId
 from services.web.security import RateLimiter, SecurityHeaders, ThumbnailCache
 from services.web.sessions import COOKIE, Session, SessionStore
 from shared.client import Client, ClientError
@@ -41,6 +42,9 @@ HERE = Path(__file__).resolve().parent
 PAGE = 500  # rows per list page
 GRID = 120  # thumbnails per dataset page
 THUMB_PX = 128
+# How long a page waits for a gRPC server that went away before it shows the 503 page: a person is
+# waiting on the page, and a restarting server is back within a few seconds (bench.recovery).
+RETRY_SECONDS = 3.0
 
 _STATUS = {  # gRPC status -> HTTP status for error pages
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -63,6 +67,7 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
     `quiz_rounds` rounds a game."""
     app = FastAPI(title="terrafake console", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestId)  # added last: outermost, so everything inside logs with the id
     channel = channel or grpc.insecure_channel(
         grpc_address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
     )
@@ -101,7 +106,7 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
         return page(request, session, fresh, "error.html", status=status, code=err.code.name, message=err.message)
 
     def client_for(session: Session) -> Client:
-        return Client(channel, session.token, retries=1)
+        return Client(channel, session.token, retries=1, retry_seconds=RETRY_SECONDS)
 
     async def form_with_csrf(request: Request, session: Session, **limits):
         form = await request.form(**limits)
@@ -163,7 +168,7 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
             return refused_csrf(request, session, fresh)
         token = str(form.get("token", "")).strip()
         try:
-            checker = Client(channel, token or "-", retries=1)
+            checker = Client(channel, token or "-", retries=1, retry_seconds=RETRY_SECONDS)
             caller = await run_in_threadpool(checker.call, checker.jobs.GetCaller, jobs_pb.GetCallerRequest())
         except ClientError as err:
             message = "That token was not accepted." if err.code == grpc.StatusCode.UNAUTHENTICATED else err.message
@@ -318,12 +323,16 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
         found = client.get_model_version(version_id)
         evaluations = client.call(client.training.ListEvaluations, tr_pb.ListEvaluationsRequest(
             model_version_id=version_id, page={"page_size": 20})).evaluations  # fmt: skip
-        fooled = None
+        fooled = drift = None
         if found.kind == model_pb2.MODEL_KIND_GENERATOR:
             stats = client.call(client.detection.GetQuizStats, det_types.GetQuizStatsRequest(generator=version_id))
             fooled = stats.generators[0] if stats.generators else None
+        if found.kind == model_pb2.MODEL_KIND_DETECTOR:
+            findings = client.call(client.detection.ListDriftFindings, det_types.ListDriftFindingsRequest(
+                model_version_id=found.id, page={"page_size": 1})).findings  # fmt: skip
+            drift = findings[0] if findings else None
         return page(request, session, fresh, "version.html", version=found, evaluations=evaluations,
-                    stages=["staging", "production", "archived"], fooled=fooled)  # fmt: skip
+                    stages=["staging", "production", "archived"], fooled=fooled, drift=drift)  # fmt: skip
 
     @app.get("/evaluations/{evaluation_id}", response_class=HTMLResponse)
     @signed_in
@@ -500,7 +509,7 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
 
     # --- quiz (public) -------------------------------------------------------------------------
 
-    quiz_client = Client(channel, quiz_token, retries=1) if quiz_token else None
+    quiz_client = Client(channel, quiz_token, retries=1, retry_seconds=RETRY_SECONDS) if quiz_token else None
 
     def quiz_dataset_version() -> str | None:
         """The version the quiz draws from (looked up once a minute)."""

@@ -134,7 +134,9 @@ def cmd_token_revoke(args, settings) -> int:
 
 
 def _client(args, settings):
-    client = connect(args.address, args.token, settings=settings)
+    # A few seconds of retries ride through a server restart; longer and `terrafake` with no stack running
+    # would sit silent before saying so.
+    client = connect(args.address, args.token, settings=settings, retry_seconds=10)
     from shared.cli.names import resolve
 
     try:
@@ -390,6 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
         "detect": _with_client(models.cmd_detect),
         "colorize": _with_client(models.cmd_colorize),
     })  # fmt: skip
+
+    from shared.cli import drift
+
+    drift.add_parser(sub, _watched(drift.start, drift.after), _with_client(drift.show))
 
     demo = sub.add_parser("demo", help="start the local stack and run the end-to-end demo")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack running afterwards")

@@ -38,6 +38,7 @@ KINDS: dict[str, JobKind] = {
         JobKind("serving.export", "terrafake.serving.export", "cpu", "exports a model version to Triton"),
         JobKind("generation.to_dataset", "terrafake.generation.to_dataset", "gpu", "writes generated images"),
         JobKind("generation.zoo", "terrafake.generation.zoo", "gpu", "builds the detector's generator zoo"),
+        JobKind("monitoring.drift", "terrafake.monitoring.drift", "cpu", "checks a detector's logged inputs for drift"),
     ]
 }
 

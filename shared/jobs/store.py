@@ -91,9 +91,11 @@ class JobStore:
         max_attempts: int,
         idempotency_key: str | None = None,
         created_by: str = "",
+        request_id: str = "",
     ) -> tuple[dict, bool]:
         """Insert a QUEUED job; returns (job, created). An idempotency key seen
         before returns the earlier job if the request matches, else ALREADY_EXISTS.
+        `request_id` (the creating call's) goes into the worker's log lines for the job.
 
         The row is born marked as dispatched, so the supervisor leaves it to the
         caller's immediate send; a failed send calls unmark_dispatched()."""
@@ -104,11 +106,11 @@ class JobStore:
         with self.db.connection() as conn:
             row = conn.execute(
                 """INSERT INTO jobs (id, kind, queue, state, params, idempotency_key, request_hash,
-                                     max_attempts, created_by, dispatched_at)
-                   VALUES (%s, %s, %s, 'QUEUED', %s, %s, %s, %s, %s, now())
+                                     max_attempts, created_by, request_id, dispatched_at)
+                   VALUES (%s, %s, %s, 'QUEUED', %s, %s, %s, %s, %s, %s, now())
                    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                    RETURNING *""",
-                (uuid.uuid4(), kind, queue, Jsonb(params), key, digest, max_attempts, created_by),
+                (uuid.uuid4(), kind, queue, Jsonb(params), key, digest, max_attempts, created_by, request_id),
             ).fetchone()
             if row is None:
                 existing = conn.execute("SELECT * FROM jobs WHERE idempotency_key = %s", (key,)).fetchone()

@@ -24,8 +24,10 @@ def submit_job(
     max_attempts: int,
     max_params_bytes: int,
     created_by: str = "",
+    request_id: str = "",
 ) -> tuple[dict, bool]:
-    """Store a QUEUED job and send it to its queue. Returns (job, created)."""
+    """Store a QUEUED job and send it to its queue. Returns (job, created). `request_id`: the creating
+    call's, kept with the job so the worker logs it with the job id."""
     job_kind = get_kind(kind)
     queue = check_queue(queue or job_kind.queue)
     if not 1 <= max_attempts <= 100:
@@ -34,7 +36,8 @@ def submit_job(
     if size > max_params_bytes:
         raise InvalidArgument(f"job parameters are {size} bytes; the limit is {max_params_bytes}")
     job, created = store.create(
-        kind, queue, params, max_attempts=max_attempts, idempotency_key=idempotency_key or None, created_by=created_by
+        kind, queue, params, max_attempts=max_attempts, idempotency_key=idempotency_key or None, created_by=created_by,
+        request_id=request_id,
     )
     if created:
         try:

@@ -100,6 +100,9 @@ class Stack:
         )
         if self.triton_url:
             env["TERRAFAKE_TRITON_URL"] = self.triton_url
+        # The stack's programs log to files under logs/, read by tools more than by eyes: JSON lines with the
+        # request and job ids, unless the caller chose (TERRAFAKE_LOG_FORMAT=text).
+        env["TERRAFAKE_LOG_FORMAT"] = env.get("TERRAFAKE_LOG_FORMAT") or "json"
         env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
         return env
 

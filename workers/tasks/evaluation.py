@@ -69,6 +69,9 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
         entry["perturbation"] = "PERTURBATION_" + str(entry["perturbation"]).removeprefix("PERTURBATION_")
     metrics = _flatten("", report, {})
     metrics["num_too_small"] = float(len(images) - sum(fits))
+    if not override:  # a reference for drift checks describes the version as it serves, at its own calibration
+        report["_drift_reference"] = drift_reference(model, policy, [*real, *(im for im, _ in generated)], calibration,
+                                                     device)  # fmt: skip
     for entry in report["per_family"]:
         metrics[f"family.{entry['family']}.roc_auc"] = float(entry["metrics"]["roc_auc"])
     if (params["options"].get("leave_one_family_out") or {}).get("enabled"):
@@ -79,6 +82,36 @@ def evaluate_detector_version(ctx, version, params, store, blobs, device) -> tup
         for row in rows:
             metrics[f"leave_one_out.{row['family']}.roc_auc"] = float(row["metrics"]["roc_auc"])
     return report, metrics
+
+
+DRIFT_REFERENCE_MAX_IMAGES = 2000
+
+
+def drift_reference(model, policy, images: list, calibration: dict, device) -> tuple[int, dict]:
+    """(images used, sorted sample per statistic): what drift checks compare the inference log with.
+
+    The statistics are the ones Detect logs (shared.monitoring.drift.STATISTICS), measured the same way:
+    the calibrated score of the clean image, its mean luma, its size. Scoring repeats the clean pass of
+    `evaluate_detector` (which keeps no per-image scores), on at most DRIFT_REFERENCE_MAX_IMAGES images
+    (a seeded sample) so large evaluations pay little for it.
+    """
+    import numpy as np
+
+    from shared.monitoring.drift import luma, reference_sample
+    from shared.training.probability import calibrated_probability
+    from shared.training.scoring import image_logits
+
+    if len(images) > DRIFT_REFERENCE_MAX_IMAGES:
+        keep = np.random.default_rng(0).choice(len(images), DRIFT_REFERENCE_MAX_IMAGES, replace=False)
+        images = [images[i] for i in sorted(keep)]
+    logits = image_logits(model, images, policy=policy, device=device)
+    stats = {
+        "p_generated": [calibrated_probability(float(x), calibration) for x in logits],
+        "brightness": [luma(np.asarray(im, dtype=np.float64).reshape(-1, 3).mean(axis=0)) for im in images],
+        "width": [im.shape[1] for im in images],
+        "height": [im.shape[0] for im in images],
+    }
+    return len(images), {name: reference_sample(values) for name, values in stats.items()}
 
 
 def leave_one_family_out(ctx, version, params, store, blobs, real, generated, device) -> list[dict]:
@@ -223,12 +256,17 @@ def run_evaluation(ctx: JobContext) -> dict:
     version = registry.get_version(params["model_version_id"])
     ctx.progress(0, 1, f"evaluating {version['model_name']} v{version['version']}", force=True)
     report, metrics = EVALUATORS[version["kind"]](ctx, version, params, store, blobs, _device(params["device"]))
+    reference = report.pop("_drift_reference", None)
     # Proto JSON field names only: extra keys (e.g. generator baselines) stay in metrics.
     report_for_proto = {k: v for k, v in report.items() if k not in ("baselines", "reference_baselines")}
     row = registry.save_evaluation(
         job_id=ctx.job_id, model_version_id=version["id"], dataset_version_id=params["dataset_version_id"],
         split=params["split"], metrics=metrics, report=report_for_proto,
     )  # fmt: skip
+    if reference is not None:
+        from shared.monitoring.store import DriftStore
+
+        DriftStore(ctx.store.db).save_reference(row["id"], version["id"], *reference)
     split = params["split"].lower()
     registry.update_metrics(version["id"], {f"{split}_{k}": v for k, v in metrics.items()})
     ctx.progress(1, 1, "evaluation stored")

@@ -22,75 +22,94 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from terrafake.common.v1 import common_pb2 as terrafake_dot_common_dot_v1_dot_common__pb2
 from terrafake.ingestion.v1 import dataset_pb2 as terrafake_dot_ingestion_dot_v1_dot_dataset__pb2
 from terrafake.jobs.v1 import job_pb2 as terrafake_dot_jobs_dot_v1_dot_job__pb2
 from terrafake.training.v1 import evaluation_pb2 as terrafake_dot_training_dot_v1_dot_evaluation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.terrafake/detection/v1/detection_service.proto\x12\x16terrafake.detection.v1\x1a terrafake/common/v1/common.proto\x1a$terrafake/ingestion/v1/dataset.proto\x1a\x1bterrafake/jobs/v1/job.proto\x1a&terrafake/training/v1/evaluation.proto\"S\n\rDetectOptions\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x14\n\x0cwant_heatmap\x18\x03 \x01(\x08\"5\n\x07Heatmap\x12\x0b\n\x03png\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\"\x91\x02\n\x07Verdict\x12\x13\n\x0bp_generated\x18\x01 \x01(\x01\x12\x35\n\x05label\x18\x02 \x01(\x0e\x32&.terrafake.detection.v1.DetectionLabel\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x17\n\x0funcertain_lower\x18\x04 \x01(\x01\x12\x17\n\x0funcertain_upper\x18\x05 \x01(\x01\x12\x18\n\x10model_version_id\x18\x06 \x01(\t\x12\x30\n\x07heatmap\x18\x07 \x01(\x0b\x32\x1f.terrafake.detection.v1.Heatmap\x12\x13\n\x0bimage_width\x18\x08 \x01(\x05\x12\x14\n\x0cimage_height\x18\t \x01(\x05\"\x85\x01\n\x0c\x44\x65tectHeader\x12/\n\x05image\x18\x01 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x02 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x84\x01\n\rDetectRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.terrafake.detection.v1.DetectHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x42\t\n\x07payload\"B\n\x0e\x44\x65tectResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.terrafake.detection.v1.Verdict\"\x9a\x01\n\x10\x44\x65tectItemHeader\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12/\n\x05image\x18\x02 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x03 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"\x1d\n\nEndOfImage\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\xc1\x01\n\x13\x44\x65tectStreamRequest\x12:\n\x06header\x18\x01 \x01(\x0b\x32(.terrafake.detection.v1.DetectItemHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x12\x31\n\x03\x65nd\x18\x03 \x01(\x0b\x32\".terrafake.detection.v1.EndOfImageH\x00\x42\t\n\x07payload\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x99\x01\n\x14\x44\x65tectStreamResponse\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x32\n\x07verdict\x18\x02 \x01(\x0b\x32\x1f.terrafake.detection.v1.VerdictH\x00\x12\x32\n\x05\x65rror\x18\x03 \x01(\x0b\x32!.terrafake.detection.v1.ItemErrorH\x00\x42\x08\n\x06result\"\xc5\x02\n\x17\x45valuateDetectorRequest\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x61taset_version_id\x18\x03 \x01(\t\x12,\n\x05split\x18\x04 \x01(\x0e\x32\x1d.terrafake.ingestion.v1.Split\x12\x12\n\nmax_images\x18\x05 \x01(\x03\x12<\n\nrobustness\x18\x06 \x01(\x0b\x32(.terrafake.training.v1.RobustnessOptions\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12G\n\x14leave_one_family_out\x18\x08 \x01(\x0b\x32).terrafake.training.v1.LeaveOneOutOptions\"?\n\x18\x45valuateDetectorResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"m\n\x15StartQuizRoundRequest\x12\x1a\n\x12\x64\x61taset_version_id\x18\x01 \x01(\t\x12\x0e\n\x06player\x18\x02 \x01(\t\x12\x10\n\x08nickname\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x65tector_model\x18\x04 \x01(\t\"Y\n\x16StartQuizRoundResponse\x12\x13\n\x0bround_token\x18\x01 \x01(\t\x12\x0b\n\x03png\x18\x02 \x01(\x0c\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\"_\n\tQuizScore\x12\x0e\n\x06rounds\x18\x01 \x01(\x05\x12\x0f\n\x07\x63orrect\x18\x02 \x01(\x05\x12\x17\n\x0f\x64\x65tector_rounds\x18\x03 \x01(\x05\x12\x18\n\x10\x64\x65tector_correct\x18\x04 \x01(\x05\"q\n\x16\x41nswerQuizRoundRequest\x12\x13\n\x0bround_token\x18\x01 \x01(\t\x12\x32\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\".terrafake.detection.v1.QuizAnswer\x12\x0e\n\x06player\x18\x03 \x01(\t\"\xd8\x01\n\x17\x41nswerQuizRoundResponse\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12\x31\n\x05truth\x18\x02 \x01(\x0e\x32\".terrafake.detection.v1.QuizAnswer\x12\x11\n\tgenerator\x18\x03 \x01(\t\x12\x1c\n\x14\x64\x65tector_p_generated\x18\x04 \x01(\x01\x12\x16\n\x0e\x64\x65tector_label\x18\x05 \x01(\t\x12\x30\n\x05score\x18\x06 \x01(\x0b\x32!.terrafake.detection.v1.QuizScore\"\'\n\x15GetQuizSummaryRequest\x12\x0e\n\x06player\x18\x01 \x01(\t\"J\n\x16GetQuizSummaryResponse\x12\x30\n\x05score\x18\x01 \x01(\x0b\x32!.terrafake.detection.v1.QuizScore\">\n\x19GetQuizLeaderboardRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\nmin_rounds\x18\x02 \x01(\x05\"I\n\x14QuizLeaderboardEntry\x12\x10\n\x08nickname\x18\x01 \x01(\t\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x0f\n\x07\x63orrect\x18\x03 \x01(\x05\"[\n\x1aGetQuizLeaderboardResponse\x12=\n\x07\x65ntries\x18\x01 \x03(\x0b\x32,.terrafake.detection.v1.QuizLeaderboardEntry\"(\n\x13GetQuizStatsRequest\x12\x11\n\tgenerator\x18\x01 \x01(\t\"G\n\x12QuizGeneratorStats\x12\x11\n\tgenerator\x18\x01 \x01(\t\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x0e\n\x06\x66ooled\x18\x03 \x01(\x05\"V\n\x14GetQuizStatsResponse\x12>\n\ngenerators\x18\x01 \x03(\x0b\x32*.terrafake.detection.v1.QuizGeneratorStats*\x89\x01\n\x0e\x44\x65tectionLabel\x12\x1f\n\x1b\x44\x45TECTION_LABEL_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45TECTION_LABEL_REAL\x10\x01\x12\x1d\n\x19\x44\x45TECTION_LABEL_GENERATED\x10\x02\x12\x1d\n\x19\x44\x45TECTION_LABEL_UNCERTAIN\x10\x03*Z\n\nQuizAnswer\x12\x1b\n\x17QUIZ_ANSWER_UNSPECIFIED\x10\x00\x12\x14\n\x10QUIZ_ANSWER_REAL\x10\x01\x12\x19\n\x15QUIZ_ANSWER_GENERATED\x10\x02\x32\x91\x07\n\x10\x44\x65tectionService\x12Y\n\x06\x44\x65tect\x12%.terrafake.detection.v1.DetectRequest\x1a&.terrafake.detection.v1.DetectResponse(\x01\x12m\n\x0c\x44\x65tectStream\x12+.terrafake.detection.v1.DetectStreamRequest\x1a,.terrafake.detection.v1.DetectStreamResponse(\x01\x30\x01\x12u\n\x10\x45valuateDetector\x12/.terrafake.detection.v1.EvaluateDetectorRequest\x1a\x30.terrafake.detection.v1.EvaluateDetectorResponse\x12o\n\x0eStartQuizRound\x12-.terrafake.detection.v1.StartQuizRoundRequest\x1a..terrafake.detection.v1.StartQuizRoundResponse\x12r\n\x0f\x41nswerQuizRound\x12..terrafake.detection.v1.AnswerQuizRoundRequest\x1a/.terrafake.detection.v1.AnswerQuizRoundResponse\x12o\n\x0eGetQuizSummary\x12-.terrafake.detection.v1.GetQuizSummaryRequest\x1a..terrafake.detection.v1.GetQuizSummaryResponse\x12{\n\x12GetQuizLeaderboard\x12\x31.terrafake.detection.v1.GetQuizLeaderboardRequest\x1a\x32.terrafake.detection.v1.GetQuizLeaderboardResponse\x12i\n\x0cGetQuizStats\x12+.terrafake.detection.v1.GetQuizStatsRequest\x1a,.terrafake.detection.v1.GetQuizStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.terrafake/detection/v1/detection_service.proto\x12\x16terrafake.detection.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a terrafake/common/v1/common.proto\x1a$terrafake/ingestion/v1/dataset.proto\x1a\x1bterrafake/jobs/v1/job.proto\x1a&terrafake/training/v1/evaluation.proto\"S\n\rDetectOptions\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x14\n\x0cwant_heatmap\x18\x03 \x01(\x08\"5\n\x07Heatmap\x12\x0b\n\x03png\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\"\x91\x02\n\x07Verdict\x12\x13\n\x0bp_generated\x18\x01 \x01(\x01\x12\x35\n\x05label\x18\x02 \x01(\x0e\x32&.terrafake.detection.v1.DetectionLabel\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x17\n\x0funcertain_lower\x18\x04 \x01(\x01\x12\x17\n\x0funcertain_upper\x18\x05 \x01(\x01\x12\x18\n\x10model_version_id\x18\x06 \x01(\t\x12\x30\n\x07heatmap\x18\x07 \x01(\x0b\x32\x1f.terrafake.detection.v1.Heatmap\x12\x13\n\x0bimage_width\x18\x08 \x01(\x05\x12\x14\n\x0cimage_height\x18\t \x01(\x05\"\x85\x01\n\x0c\x44\x65tectHeader\x12/\n\x05image\x18\x01 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x02 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x84\x01\n\rDetectRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.terrafake.detection.v1.DetectHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x42\t\n\x07payload\"B\n\x0e\x44\x65tectResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.terrafake.detection.v1.Verdict\"\x9a\x01\n\x10\x44\x65tectItemHeader\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12/\n\x05image\x18\x02 \x01(\x0b\x32 .terrafake.common.v1.ImageHeader\x12\x36\n\x07options\x18\x03 \x01(\x0b\x32%.terrafake.detection.v1.DetectOptions\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"\x1d\n\nEndOfImage\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\xc1\x01\n\x13\x44\x65tectStreamRequest\x12:\n\x06header\x18\x01 \x01(\x0b\x32(.terrafake.detection.v1.DetectItemHeaderH\x00\x12\x30\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1f.terrafake.common.v1.ImageChunkH\x00\x12\x31\n\x03\x65nd\x18\x03 \x01(\x0b\x32\".terrafake.detection.v1.EndOfImageH\x00\x42\t\n\x07payload\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x99\x01\n\x14\x44\x65tectStreamResponse\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x32\n\x07verdict\x18\x02 \x01(\x0b\x32\x1f.terrafake.detection.v1.VerdictH\x00\x12\x32\n\x05\x65rror\x18\x03 \x01(\x0b\x32!.terrafake.detection.v1.ItemErrorH\x00\x42\x08\n\x06result\"\xc5\x02\n\x17\x45valuateDetectorRequest\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x61taset_version_id\x18\x03 \x01(\t\x12,\n\x05split\x18\x04 \x01(\x0e\x32\x1d.terrafake.ingestion.v1.Split\x12\x12\n\nmax_images\x18\x05 \x01(\x03\x12<\n\nrobustness\x18\x06 \x01(\x0b\x32(.terrafake.training.v1.RobustnessOptions\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12G\n\x14leave_one_family_out\x18\x08 \x01(\x0b\x32).terrafake.training.v1.LeaveOneOutOptions\"?\n\x18\x45valuateDetectorResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"@\n\x0f\x44riftThresholds\x12\x0b\n\x03psi\x18\x01 \x01(\x01\x12\x10\n\x08ks_alpha\x18\x02 \x01(\x01\x12\x0e\n\x06ks_min\x18\x03 \x01(\x01\"\xf7\x01\n\x11\x43heckDriftRequest\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x03\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0emin_detections\x18\x05 \x01(\x05\x12;\n\nthresholds\x18\x06 \x01(\x0b\x32\'.terrafake.detection.v1.DriftThresholds\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"9\n\x12\x43heckDriftResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.terrafake.jobs.v1.Job\"\xb9\x01\n\x0e\x44riftStatistic\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x64rifted\x18\x02 \x01(\x08\x12\x0b\n\x03psi\x18\x03 \x01(\x01\x12\n\n\x02ks\x18\x04 \x01(\x01\x12\x13\n\x0bks_critical\x18\x05 \x01(\x01\x12\x16\n\x0ereference_mean\x18\x06 \x01(\x01\x12\x13\n\x0bwindow_mean\x18\x07 \x01(\x01\x12\x17\n\x0freference_count\x18\x08 \x01(\x03\x12\x14\n\x0cwindow_count\x18\t \x01(\x03\"\x8f\x03\n\x0c\x44riftFinding\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10model_version_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x15\n\revaluation_id\x18\x04 \x01(\t\x12\x30\n\x0cwindow_start\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0enum_detections\x18\x07 \x01(\x03\x12\x0f\n\x07\x64rifted\x18\x08 \x01(\x08\x12:\n\nstatistics\x18\t \x03(\x0b\x32&.terrafake.detection.v1.DriftStatistic\x12;\n\nthresholds\x18\n \x01(\x0b\x32\'.terrafake.detection.v1.DriftThresholds\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x16GetDriftFindingRequest\x12\x12\n\nfinding_id\x18\x01 \x01(\t\"P\n\x17GetDriftFindingResponse\x12\x35\n\x07\x66inding\x18\x01 \x01(\x0b\x32$.terrafake.detection.v1.DriftFinding\"x\n\x18ListDriftFindingsRequest\x12\x18\n\x10model_version_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12.\n\x04page\x18\x03 \x01(\x0b\x32 .terrafake.common.v1.PageRequest\"\x80\x01\n\x19ListDriftFindingsResponse\x12\x36\n\x08\x66indings\x18\x01 \x03(\x0b\x32$.terrafake.detection.v1.DriftFinding\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.terrafake.common.v1.PageInfo\"m\n\x15StartQuizRoundRequest\x12\x1a\n\x12\x64\x61taset_version_id\x18\x01 \x01(\t\x12\x0e\n\x06player\x18\x02 \x01(\t\x12\x10\n\x08nickname\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x65tector_model\x18\x04 \x01(\t\"Y\n\x16StartQuizRoundResponse\x12\x13\n\x0bround_token\x18\x01 \x01(\t\x12\x0b\n\x03png\x18\x02 \x01(\x0c\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\"_\n\tQuizScore\x12\x0e\n\x06rounds\x18\x01 \x01(\x05\x12\x0f\n\x07\x63orrect\x18\x02 \x01(\x05\x12\x17\n\x0f\x64\x65tector_rounds\x18\x03 \x01(\x05\x12\x18\n\x10\x64\x65tector_correct\x18\x04 \x01(\x05\"q\n\x16\x41nswerQuizRoundRequest\x12\x13\n\x0bround_token\x18\x01 \x01(\t\x12\x32\n\x06\x61nswer\x18\x02 \x01(\x0e\x32\".terrafake.detection.v1.QuizAnswer\x12\x0e\n\x06player\x18\x03 \x01(\t\"\xd8\x01\n\x17\x41nswerQuizRoundResponse\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12\x31\n\x05truth\x18\x02 \x01(\x0e\x32\".terrafake.detection.v1.QuizAnswer\x12\x11\n\tgenerator\x18\x03 \x01(\t\x12\x1c\n\x14\x64\x65tector_p_generated\x18\x04 \x01(\x01\x12\x16\n\x0e\x64\x65tector_label\x18\x05 \x01(\t\x12\x30\n\x05score\x18\x06 \x01(\x0b\x32!.terrafake.detection.v1.QuizScore\"\'\n\x15GetQuizSummaryRequest\x12\x0e\n\x06player\x18\x01 \x01(\t\"J\n\x16GetQuizSummaryResponse\x12\x30\n\x05score\x18\x01 \x01(\x0b\x32!.terrafake.detection.v1.QuizScore\">\n\x19GetQuizLeaderboardRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\nmin_rounds\x18\x02 \x01(\x05\"I\n\x14QuizLeaderboardEntry\x12\x10\n\x08nickname\x18\x01 \x01(\t\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x0f\n\x07\x63orrect\x18\x03 \x01(\x05\"[\n\x1aGetQuizLeaderboardResponse\x12=\n\x07\x65ntries\x18\x01 \x03(\x0b\x32,.terrafake.detection.v1.QuizLeaderboardEntry\"(\n\x13GetQuizStatsRequest\x12\x11\n\tgenerator\x18\x01 \x01(\t\"G\n\x12QuizGeneratorStats\x12\x11\n\tgenerator\x18\x01 \x01(\t\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x0e\n\x06\x66ooled\x18\x03 \x01(\x05\"V\n\x14GetQuizStatsResponse\x12>\n\ngenerators\x18\x01 \x03(\x0b\x32*.terrafake.detection.v1.QuizGeneratorStats*\x89\x01\n\x0e\x44\x65tectionLabel\x12\x1f\n\x1b\x44\x45TECTION_LABEL_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45TECTION_LABEL_REAL\x10\x01\x12\x1d\n\x19\x44\x45TECTION_LABEL_GENERATED\x10\x02\x12\x1d\n\x19\x44\x45TECTION_LABEL_UNCERTAIN\x10\x03*Z\n\nQuizAnswer\x12\x1b\n\x17QUIZ_ANSWER_UNSPECIFIED\x10\x00\x12\x14\n\x10QUIZ_ANSWER_REAL\x10\x01\x12\x19\n\x15QUIZ_ANSWER_GENERATED\x10\x02\x32\xe4\t\n\x10\x44\x65tectionService\x12Y\n\x06\x44\x65tect\x12%.terrafake.detection.v1.DetectRequest\x1a&.terrafake.detection.v1.DetectResponse(\x01\x12m\n\x0c\x44\x65tectStream\x12+.terrafake.detection.v1.DetectStreamRequest\x1a,.terrafake.detection.v1.DetectStreamResponse(\x01\x30\x01\x12u\n\x10\x45valuateDetector\x12/.terrafake.detection.v1.EvaluateDetectorRequest\x1a\x30.terrafake.detection.v1.EvaluateDetectorResponse\x12\x63\n\nCheckDrift\x12).terrafake.detection.v1.CheckDriftRequest\x1a*.terrafake.detection.v1.CheckDriftResponse\x12r\n\x0fGetDriftFinding\x12..terrafake.detection.v1.GetDriftFindingRequest\x1a/.terrafake.detection.v1.GetDriftFindingResponse\x12x\n\x11ListDriftFindings\x12\x30.terrafake.detection.v1.ListDriftFindingsRequest\x1a\x31.terrafake.detection.v1.ListDriftFindingsResponse\x12o\n\x0eStartQuizRound\x12-.terrafake.detection.v1.StartQuizRoundRequest\x1a..terrafake.detection.v1.StartQuizRoundResponse\x12r\n\x0f\x41nswerQuizRound\x12..terrafake.detection.v1.AnswerQuizRoundRequest\x1a/.terrafake.detection.v1.AnswerQuizRoundResponse\x12o\n\x0eGetQuizSummary\x12-.terrafake.detection.v1.GetQuizSummaryRequest\x1a..terrafake.detection.v1.GetQuizSummaryResponse\x12{\n\x12GetQuizLeaderboard\x12\x31.terrafake.detection.v1.GetQuizLeaderboardRequest\x1a\x32.terrafake.detection.v1.GetQuizLeaderboardResponse\x12i\n\x0cGetQuizStats\x12+.terrafake.detection.v1.GetQuizStatsRequest\x1a,.terrafake.detection.v1.GetQuizStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'terrafake.detection.v1.detection_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DETECTIONLABEL']._serialized_start=3133
-  _globals['_DETECTIONLABEL']._serialized_end=3270
-  _globals['_QUIZANSWER']._serialized_start=3272
-  _globals['_QUIZANSWER']._serialized_end=3362
-  _globals['_DETECTOPTIONS']._serialized_start=215
-  _globals['_DETECTOPTIONS']._serialized_end=298
-  _globals['_HEATMAP']._serialized_start=300
-  _globals['_HEATMAP']._serialized_end=353
-  _globals['_VERDICT']._serialized_start=356
-  _globals['_VERDICT']._serialized_end=629
-  _globals['_DETECTHEADER']._serialized_start=632
-  _globals['_DETECTHEADER']._serialized_end=765
-  _globals['_DETECTREQUEST']._serialized_start=768
-  _globals['_DETECTREQUEST']._serialized_end=900
-  _globals['_DETECTRESPONSE']._serialized_start=902
-  _globals['_DETECTRESPONSE']._serialized_end=968
-  _globals['_DETECTITEMHEADER']._serialized_start=971
-  _globals['_DETECTITEMHEADER']._serialized_end=1125
-  _globals['_ENDOFIMAGE']._serialized_start=1127
-  _globals['_ENDOFIMAGE']._serialized_end=1156
-  _globals['_DETECTSTREAMREQUEST']._serialized_start=1159
-  _globals['_DETECTSTREAMREQUEST']._serialized_end=1352
-  _globals['_ITEMERROR']._serialized_start=1354
-  _globals['_ITEMERROR']._serialized_end=1396
-  _globals['_DETECTSTREAMRESPONSE']._serialized_start=1399
-  _globals['_DETECTSTREAMRESPONSE']._serialized_end=1552
-  _globals['_EVALUATEDETECTORREQUEST']._serialized_start=1555
-  _globals['_EVALUATEDETECTORREQUEST']._serialized_end=1880
-  _globals['_EVALUATEDETECTORRESPONSE']._serialized_start=1882
-  _globals['_EVALUATEDETECTORRESPONSE']._serialized_end=1945
-  _globals['_STARTQUIZROUNDREQUEST']._serialized_start=1947
-  _globals['_STARTQUIZROUNDREQUEST']._serialized_end=2056
-  _globals['_STARTQUIZROUNDRESPONSE']._serialized_start=2058
-  _globals['_STARTQUIZROUNDRESPONSE']._serialized_end=2147
-  _globals['_QUIZSCORE']._serialized_start=2149
-  _globals['_QUIZSCORE']._serialized_end=2244
-  _globals['_ANSWERQUIZROUNDREQUEST']._serialized_start=2246
-  _globals['_ANSWERQUIZROUNDREQUEST']._serialized_end=2359
-  _globals['_ANSWERQUIZROUNDRESPONSE']._serialized_start=2362
-  _globals['_ANSWERQUIZROUNDRESPONSE']._serialized_end=2578
-  _globals['_GETQUIZSUMMARYREQUEST']._serialized_start=2580
-  _globals['_GETQUIZSUMMARYREQUEST']._serialized_end=2619
-  _globals['_GETQUIZSUMMARYRESPONSE']._serialized_start=2621
-  _globals['_GETQUIZSUMMARYRESPONSE']._serialized_end=2695
-  _globals['_GETQUIZLEADERBOARDREQUEST']._serialized_start=2697
-  _globals['_GETQUIZLEADERBOARDREQUEST']._serialized_end=2759
-  _globals['_QUIZLEADERBOARDENTRY']._serialized_start=2761
-  _globals['_QUIZLEADERBOARDENTRY']._serialized_end=2834
-  _globals['_GETQUIZLEADERBOARDRESPONSE']._serialized_start=2836
-  _globals['_GETQUIZLEADERBOARDRESPONSE']._serialized_end=2927
-  _globals['_GETQUIZSTATSREQUEST']._serialized_start=2929
-  _globals['_GETQUIZSTATSREQUEST']._serialized_end=2969
-  _globals['_QUIZGENERATORSTATS']._serialized_start=2971
-  _globals['_QUIZGENERATORSTATS']._serialized_end=3042
-  _globals['_GETQUIZSTATSRESPONSE']._serialized_start=3044
-  _globals['_GETQUIZSTATSRESPONSE']._serialized_end=3130
-  _globals['_DETECTIONSERVICE']._serialized_start=3365
-  _globals['_DETECTIONSERVICE']._serialized_end=4278
+  _globals['_DETECTIONLABEL']._serialized_start=4512
+  _globals['_DETECTIONLABEL']._serialized_end=4649
+  _globals['_QUIZANSWER']._serialized_start=4651
+  _globals['_QUIZANSWER']._serialized_end=4741
+  _globals['_DETECTOPTIONS']._serialized_start=248
+  _globals['_DETECTOPTIONS']._serialized_end=331
+  _globals['_HEATMAP']._serialized_start=333
+  _globals['_HEATMAP']._serialized_end=386
+  _globals['_VERDICT']._serialized_start=389
+  _globals['_VERDICT']._serialized_end=662
+  _globals['_DETECTHEADER']._serialized_start=665
+  _globals['_DETECTHEADER']._serialized_end=798
+  _globals['_DETECTREQUEST']._serialized_start=801
+  _globals['_DETECTREQUEST']._serialized_end=933
+  _globals['_DETECTRESPONSE']._serialized_start=935
+  _globals['_DETECTRESPONSE']._serialized_end=1001
+  _globals['_DETECTITEMHEADER']._serialized_start=1004
+  _globals['_DETECTITEMHEADER']._serialized_end=1158
+  _globals['_ENDOFIMAGE']._serialized_start=1160
+  _globals['_ENDOFIMAGE']._serialized_end=1189
+  _globals['_DETECTSTREAMREQUEST']._serialized_start=1192
+  _globals['_DETECTSTREAMREQUEST']._serialized_end=1385
+  _globals['_ITEMERROR']._serialized_start=1387
+  _globals['_ITEMERROR']._serialized_end=1429
+  _globals['_DETECTSTREAMRESPONSE']._serialized_start=1432
+  _globals['_DETECTSTREAMRESPONSE']._serialized_end=1585
+  _globals['_EVALUATEDETECTORREQUEST']._serialized_start=1588
+  _globals['_EVALUATEDETECTORREQUEST']._serialized_end=1913
+  _globals['_EVALUATEDETECTORRESPONSE']._serialized_start=1915
+  _globals['_EVALUATEDETECTORRESPONSE']._serialized_end=1978
+  _globals['_DRIFTTHRESHOLDS']._serialized_start=1980
+  _globals['_DRIFTTHRESHOLDS']._serialized_end=2044
+  _globals['_CHECKDRIFTREQUEST']._serialized_start=2047
+  _globals['_CHECKDRIFTREQUEST']._serialized_end=2294
+  _globals['_CHECKDRIFTRESPONSE']._serialized_start=2296
+  _globals['_CHECKDRIFTRESPONSE']._serialized_end=2353
+  _globals['_DRIFTSTATISTIC']._serialized_start=2356
+  _globals['_DRIFTSTATISTIC']._serialized_end=2541
+  _globals['_DRIFTFINDING']._serialized_start=2544
+  _globals['_DRIFTFINDING']._serialized_end=2943
+  _globals['_GETDRIFTFINDINGREQUEST']._serialized_start=2945
+  _globals['_GETDRIFTFINDINGREQUEST']._serialized_end=2989
+  _globals['_GETDRIFTFINDINGRESPONSE']._serialized_start=2991
+  _globals['_GETDRIFTFINDINGRESPONSE']._serialized_end=3071
+  _globals['_LISTDRIFTFINDINGSREQUEST']._serialized_start=3073
+  _globals['_LISTDRIFTFINDINGSREQUEST']._serialized_end=3193
+  _globals['_LISTDRIFTFINDINGSRESPONSE']._serialized_start=3196
+  _globals['_LISTDRIFTFINDINGSRESPONSE']._serialized_end=3324
+  _globals['_STARTQUIZROUNDREQUEST']._serialized_start=3326
+  _globals['_STARTQUIZROUNDREQUEST']._serialized_end=3435
+  _globals['_STARTQUIZROUNDRESPONSE']._serialized_start=3437
+  _globals['_STARTQUIZROUNDRESPONSE']._serialized_end=3526
+  _globals['_QUIZSCORE']._serialized_start=3528
+  _globals['_QUIZSCORE']._serialized_end=3623
+  _globals['_ANSWERQUIZROUNDREQUEST']._serialized_start=3625
+  _globals['_ANSWERQUIZROUNDREQUEST']._serialized_end=3738
+  _globals['_ANSWERQUIZROUNDRESPONSE']._serialized_start=3741
+  _globals['_ANSWERQUIZROUNDRESPONSE']._serialized_end=3957
+  _globals['_GETQUIZSUMMARYREQUEST']._serialized_start=3959
+  _globals['_GETQUIZSUMMARYREQUEST']._serialized_end=3998
+  _globals['_GETQUIZSUMMARYRESPONSE']._serialized_start=4000
+  _globals['_GETQUIZSUMMARYRESPONSE']._serialized_end=4074
+  _globals['_GETQUIZLEADERBOARDREQUEST']._serialized_start=4076
+  _globals['_GETQUIZLEADERBOARDREQUEST']._serialized_end=4138
+  _globals['_QUIZLEADERBOARDENTRY']._serialized_start=4140
+  _globals['_QUIZLEADERBOARDENTRY']._serialized_end=4213
+  _globals['_GETQUIZLEADERBOARDRESPONSE']._serialized_start=4215
+  _globals['_GETQUIZLEADERBOARDRESPONSE']._serialized_end=4306
+  _globals['_GETQUIZSTATSREQUEST']._serialized_start=4308
+  _globals['_GETQUIZSTATSREQUEST']._serialized_end=4348
+  _globals['_QUIZGENERATORSTATS']._serialized_start=4350
+  _globals['_QUIZGENERATORSTATS']._serialized_end=4421
+  _globals['_GETQUIZSTATSRESPONSE']._serialized_start=4423
+  _globals['_GETQUIZSTATSRESPONSE']._serialized_end=4509
+  _globals['_DETECTIONSERVICE']._serialized_start=4744
+  _globals['_DETECTIONSERVICE']._serialized_end=5996
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from terrafake.common.v1 import common_pb2 as _common_pb2
 from terrafake.ingestion.v1 import dataset_pb2 as _dataset_pb2
 from terrafake.jobs.v1 import job_pb2 as _job_pb2
@@ -168,6 +171,118 @@ class EvaluateDetectorResponse(_message.Message):
     JOB_FIELD_NUMBER: _ClassVar[int]
     job: _job_pb2.Job
     def __init__(self, job: _Optional[_Union[_job_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class DriftThresholds(_message.Message):
+    __slots__ = ("psi", "ks_alpha", "ks_min")
+    PSI_FIELD_NUMBER: _ClassVar[int]
+    KS_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    KS_MIN_FIELD_NUMBER: _ClassVar[int]
+    psi: float
+    ks_alpha: float
+    ks_min: float
+    def __init__(self, psi: _Optional[float] = ..., ks_alpha: _Optional[float] = ..., ks_min: _Optional[float] = ...) -> None: ...
+
+class CheckDriftRequest(_message.Message):
+    __slots__ = ("model_version_id", "model_name", "window_seconds", "window_end", "min_detections", "thresholds", "idempotency_key")
+    MODEL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    MIN_DETECTIONS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    model_version_id: str
+    model_name: str
+    window_seconds: int
+    window_end: _timestamp_pb2.Timestamp
+    min_detections: int
+    thresholds: DriftThresholds
+    idempotency_key: str
+    def __init__(self, model_version_id: _Optional[str] = ..., model_name: _Optional[str] = ..., window_seconds: _Optional[int] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_detections: _Optional[int] = ..., thresholds: _Optional[_Union[DriftThresholds, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class CheckDriftResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: _job_pb2.Job
+    def __init__(self, job: _Optional[_Union[_job_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class DriftStatistic(_message.Message):
+    __slots__ = ("name", "drifted", "psi", "ks", "ks_critical", "reference_mean", "window_mean", "reference_count", "window_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DRIFTED_FIELD_NUMBER: _ClassVar[int]
+    PSI_FIELD_NUMBER: _ClassVar[int]
+    KS_FIELD_NUMBER: _ClassVar[int]
+    KS_CRITICAL_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_MEAN_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_MEAN_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    drifted: bool
+    psi: float
+    ks: float
+    ks_critical: float
+    reference_mean: float
+    window_mean: float
+    reference_count: int
+    window_count: int
+    def __init__(self, name: _Optional[str] = ..., drifted: bool = ..., psi: _Optional[float] = ..., ks: _Optional[float] = ..., ks_critical: _Optional[float] = ..., reference_mean: _Optional[float] = ..., window_mean: _Optional[float] = ..., reference_count: _Optional[int] = ..., window_count: _Optional[int] = ...) -> None: ...
+
+class DriftFinding(_message.Message):
+    __slots__ = ("id", "model_version_id", "job_id", "evaluation_id", "window_start", "window_end", "num_detections", "drifted", "statistics", "thresholds", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    NUM_DETECTIONS_FIELD_NUMBER: _ClassVar[int]
+    DRIFTED_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    model_version_id: str
+    job_id: str
+    evaluation_id: str
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    num_detections: int
+    drifted: bool
+    statistics: _containers.RepeatedCompositeFieldContainer[DriftStatistic]
+    thresholds: DriftThresholds
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., model_version_id: _Optional[str] = ..., job_id: _Optional[str] = ..., evaluation_id: _Optional[str] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., num_detections: _Optional[int] = ..., drifted: bool = ..., statistics: _Optional[_Iterable[_Union[DriftStatistic, _Mapping]]] = ..., thresholds: _Optional[_Union[DriftThresholds, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetDriftFindingRequest(_message.Message):
+    __slots__ = ("finding_id",)
+    FINDING_ID_FIELD_NUMBER: _ClassVar[int]
+    finding_id: str
+    def __init__(self, finding_id: _Optional[str] = ...) -> None: ...
+
+class GetDriftFindingResponse(_message.Message):
+    __slots__ = ("finding",)
+    FINDING_FIELD_NUMBER: _ClassVar[int]
+    finding: DriftFinding
+    def __init__(self, finding: _Optional[_Union[DriftFinding, _Mapping]] = ...) -> None: ...
+
+class ListDriftFindingsRequest(_message.Message):
+    __slots__ = ("model_version_id", "model_name", "page")
+    MODEL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    model_version_id: str
+    model_name: str
+    page: _common_pb2.PageRequest
+    def __init__(self, model_version_id: _Optional[str] = ..., model_name: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListDriftFindingsResponse(_message.Message):
+    __slots__ = ("findings", "page")
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    findings: _containers.RepeatedCompositeFieldContainer[DriftFinding]
+    page: _common_pb2.PageInfo
+    def __init__(self, findings: _Optional[_Iterable[_Union[DriftFinding, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
 
 class StartQuizRoundRequest(_message.Message):
     __slots__ = ("dataset_version_id", "player", "nickname", "detector_model")

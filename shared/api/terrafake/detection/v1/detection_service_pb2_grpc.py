@@ -54,6 +54,21 @@ class DetectionServiceStub(object):
                 request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorRequest.SerializeToString,
                 response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorResponse.FromString,
                 _registered_method=True)
+        self.CheckDrift = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/CheckDrift',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.CheckDriftRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.CheckDriftResponse.FromString,
+                _registered_method=True)
+        self.GetDriftFinding = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/GetDriftFinding',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetDriftFindingRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetDriftFindingResponse.FromString,
+                _registered_method=True)
+        self.ListDriftFindings = channel.unary_unary(
+                '/terrafake.detection.v1.DetectionService/ListDriftFindings',
+                request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.ListDriftFindingsRequest.SerializeToString,
+                response_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.ListDriftFindingsResponse.FromString,
+                _registered_method=True)
         self.StartQuizRound = channel.unary_unary(
                 '/terrafake.detection.v1.DetectionService/StartQuizRound',
                 request_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.StartQuizRoundRequest.SerializeToString,
@@ -120,6 +135,36 @@ class DetectionServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckDrift(self, request, context):
+        """Drift monitoring. Every Detect and DetectStream verdict is kept in the
+        inference log (for TERRAFAKE_INFERENCE_LOG_RETENTION_DAYS; 0 keeps none).
+        CheckDrift starts a job on the "cpu" queue that compares a window of a
+        detector version's logged detections (score and input statistics) with
+        the reference its newest evaluation stored, records a DriftFinding and
+        names its id in Job.result ("finding_id"). NOT_FOUND for an unknown
+        model or version; INVALID_ARGUMENT for a version that is not a detector
+        or a bad window or threshold; FAILED_PRECONDITION when the version has
+        no evaluation reference (run EvaluateDetector first) or the window holds
+        fewer than min_detections detections.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDriftFinding(self, request, context):
+        """One drift finding by id; NOT_FOUND if there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDriftFindings(self, request, context):
+        """Drift findings, newest first, optionally of one version or model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StartQuizRound(self, request, context):
         """The real-or-generated quiz, played by people (the web console's public
         game). A round shows one tile of a dataset version: real or generated
@@ -181,6 +226,21 @@ def add_DetectionServiceServicer_to_server(servicer, server):
                     servicer.EvaluateDetector,
                     request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorRequest.FromString,
                     response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorResponse.SerializeToString,
+            ),
+            'CheckDrift': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckDrift,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.CheckDriftRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.CheckDriftResponse.SerializeToString,
+            ),
+            'GetDriftFinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDriftFinding,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetDriftFindingRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetDriftFindingResponse.SerializeToString,
+            ),
+            'ListDriftFindings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDriftFindings,
+                    request_deserializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.ListDriftFindingsRequest.FromString,
+                    response_serializer=terrafake_dot_detection_dot_v1_dot_detection__service__pb2.ListDriftFindingsResponse.SerializeToString,
             ),
             'StartQuizRound': grpc.unary_unary_rpc_method_handler(
                     servicer.StartQuizRound,
@@ -294,6 +354,87 @@ class DetectionService(object):
             '/terrafake.detection.v1.DetectionService/EvaluateDetector',
             terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorRequest.SerializeToString,
             terrafake_dot_detection_dot_v1_dot_detection__service__pb2.EvaluateDetectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckDrift(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/CheckDrift',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.CheckDriftRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.CheckDriftResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDriftFinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/GetDriftFinding',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetDriftFindingRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.GetDriftFindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDriftFindings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/terrafake.detection.v1.DetectionService/ListDriftFindings',
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.ListDriftFindingsRequest.SerializeToString,
+            terrafake_dot_detection_dot_v1_dot_detection__service__pb2.ListDriftFindingsResponse.FromString,
             options,
             channel_credentials,
             insecure,
