@@ -51,28 +51,6 @@ def test_the_door_is_the_only_published_grpc_port_and_routes_to_every_service():
     assert "--reflect-all" in services["jobs"]["command"]
 
 
-def test_the_kubernetes_door_uses_the_same_template_and_upstreams():
-    from shared.stack.door import SPLIT_SERVICES
-
-    kustomization = yaml.safe_load((ROOT / "infra/kustomization.yaml").read_text())
-    files = kustomization["configMapGenerator"][0]["files"]
-    assert files == ["nginx/templates/terrafake.conf.template"] and (ROOT / "infra" / files[0]).is_file()
-    docs = list(yaml.safe_load_all((ROOT / "infra/k8s/door.yaml").read_text()))
-    deployment = next(d for d in docs if d["kind"] == "Deployment")
-    service = next(d for d in docs if d["kind"] == "Service")
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in container["env"]}
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["door"]["environment"]
-    # Every placeholder the template has is set, to the same values compose uses.
-    placeholders = set(re.findall(r"\$\{(TERRAFAKE_[A-Z_]+)\}", (ROOT / "infra" / files[0]).read_text()))
-    assert placeholders == set(env) == set(compose)
-    assert all(env[f"TERRAFAKE_{name.upper()}_UPSTREAM"] == compose[f"TERRAFAKE_{name.upper()}_UPSTREAM"]
-               for name in SPLIT_SERVICES)  # fmt: skip
-    assert service["spec"]["ports"][0]["port"] == 50051
-    volume = deployment["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
-    assert volume == kustomization["configMapGenerator"][0]["name"]
-
-
 def test_the_web_console_has_its_own_container_behind_the_door_with_a_health_check():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     web = services["web"]
@@ -94,6 +72,8 @@ def test_prometheus_scrapes_every_terrafake_process_and_the_dashboard_uses_real_
     for name in processes:
         env = {**services[name].get("environment", {})}
         assert env.get("TERRAFAKE_METRICS_PORT") == "9100" and f"{name}:9100" in targets, name
+        # /metrics listens on the process's gRPC host: loopback (the default) cannot be scraped from Prometheus.
+        assert env.get("TERRAFAKE_GRPC_ADDRESS", "").startswith("0.0.0.0:"), f"{name} serves /metrics on loopback only"
     assert "triton:8002" in targets
     assert "./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in services["prometheus"]["volumes"]
     dashboard = json.loads((ROOT / "infra/grafana/dashboards/terrafake.json").read_text())
