@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.generator_quality                          # 10k, 20k, 30k steps (about 40 min on 2 cores)
     .venv/bin/python -m bench.generator_quality --stages 2500 5000 --device cuda
+    .venv/bin/python -m bench.generator_quality --architecture gan-stylegan2-small --stages 2000 4000
 
 Issue #4 asks what the CPU demo settings reach and what longer runs reach.
 This trains the demo's generator (ddpm-unet-tiny at 32 px, batch 16, lr 4e-3,
 the registry's v-prediction on the cosine schedule) in this process with
-`shared.training.train_ddpm`, on the demo's real tiles cut the same way (64-px
+`shared.training.train_ddpm` (`train_gan` for `--architecture
+gan-stylegan2-small`), on the demo's real tiles cut the same way (64-px
 crops of the ten NAIP scenes' 256-px map tiles, box-resized to 32 px), split
 as the demo splits them (seed 0): scenes 0 and 6 for test, 1 and 9 for val,
 the other six for training. After each stage it resumes the same run from its
@@ -43,10 +45,11 @@ MARGIN = 0.8
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="SWD of the demo generator after each training stage.")
     p.add_argument("--stages", type=int, nargs="+", default=[10_000, 20_000, 30_000], help="cumulative steps at which to score")
-    p.add_argument("--architecture", default="ddpm-unet-tiny")
+    p.add_argument("--architecture", default="ddpm-unet-tiny",
+                   help="a registered generator: a DDPM U-Net, or gan-stylegan2-small (train_gan, one-pass sampling)")
     p.add_argument("--overrides", type=json.loads, default={}, help='model config overrides as JSON, e.g. \'{"channel_mult": [1, 2, 2]}\'')
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=4e-3, help="learning rate (default 4e-3, as the demo)")
+    p.add_argument("--lr", type=float, help="learning rate (default: a DDPM's 4e-3, as the demo; a GAN's 2e-3)")
     p.add_argument("--samples", type=int, default=256, help="generated images scored per stage (default 256)")
     p.add_argument("--sampler-steps", type=int, default=20, help="DDIM steps, as the demo (default 20)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM eta, as the demo (default 0)")
@@ -80,7 +83,7 @@ def demo_tiles(tile: int = 64, size: int = 32) -> tuple[list[np.ndarray], list[n
 def main(argv=None) -> int:
     args = parse_args(argv)
     from shared.training.data import ImageSet
-    from shared.training.ddpm import train_ddpm
+    from shared.training.generators import generator_trainer, is_gan
     from shared.training.evaluate import evaluate_generator
     from shared.training.generate import generate_images
 
@@ -90,12 +93,14 @@ def main(argv=None) -> int:
     train, test = demo_tiles()
     print(f"[data] {len(train)} training tiles (6 scenes), {len(test)} held-out tiles (scenes {TEST_SCENES}), 32 px")
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="terrafake-genq-"))
-    hparams = {"batch_size": args.batch_size, "lr": args.lr}
+    gan = is_gan(args.architecture)
+    train_fn = generator_trainer(args.architecture)
+    hparams = {"batch_size": args.batch_size, "lr": args.lr or (2e-3 if gan else 4e-3)}
     rows, runs = [], []
     started = time.monotonic()
     for stage in stages:
         t0 = time.monotonic()
-        result = train_ddpm(ImageSet(train), architecture=args.architecture, overrides={**args.overrides, "image_size": 32},
+        result = train_fn(ImageSet(train), architecture=args.architecture, overrides={**args.overrides, "image_size": 32},
                             hparams=hparams, max_steps=stage, work_dir=work_dir, checkpoint_interval=min(stages),
                             device=args.device)  # fmt: skip
         train_s = time.monotonic() - t0
@@ -123,9 +128,11 @@ def main(argv=None) -> int:
               f"held-out years (training data {held['swd_training_data']:.4f}) after {run['elapsed_seconds'] / 60:.1f} min",
               flush=True)  # fmt: skip
     print()
-    print(f"Generator quality: {args.architecture} at 32 px, batch {args.batch_size}, lr {args.lr:g}, "
-          f"{runs[-1]['prediction']}-prediction, {runs[-1]['noise_schedule']} schedule; {args.samples} DDIM-{args.sampler_steps} (eta {args.eta:g}) "
-          f"samples; target: SWD against the training years < {MARGIN:g} x each baseline")  # fmt: skip
+    last = runs[-1]
+    how = ("GAN, one forward pass per sample" if gan else f"{last['prediction']}-prediction, {last['noise_schedule']} "
+           f"schedule; DDIM-{args.sampler_steps} (eta {args.eta:g})")  # fmt: skip
+    print(f"Generator quality: {args.architecture} at 32 px, batch {args.batch_size}, lr {hparams['lr']:g}, {how}; "
+          f"{args.samples} samples; target: SWD against the training years < {MARGIN:g} x each baseline")  # fmt: skip
     if args.overrides:
         print(f"model overrides: {json.dumps(args.overrides)}")
     print(table(["steps", "minutes", "SWD", "32 px band", "16 px low-pass", "floor", "blurred", "shuffled", "clear margin",

@@ -11,7 +11,23 @@ from terrafake.generation.v1 import generation_service_pb2 as pb
 DDPM_STEPS = 1000
 
 
+# What a GAN version records as its "sampler": one forward pass of the generator.
+GAN_SAMPLER = "forward"
+
+
 def sampling_params(options: pb.SamplingOptions, version: dict) -> dict:
+    """The sampler settings for `version`, checked.
+
+    A GAN is not sampled step by step: the diffusion options (sampler, steps, eta, guidance_scale) do not
+    apply and are ignored, so a client's usual defaults still work with it; a class_label, which would
+    change the image, is refused (INVALID_ARGUMENT), as for an unconditional DDPM.
+    """
+    from shared.training.generators import is_gan
+
+    if is_gan(version["architecture"]):
+        if options.class_label:
+            raise InvalidArgument("this generator is not class-conditional; leave class_label empty")
+        return {"sampler": GAN_SAMPLER, "steps": 1, "eta": 0.0, "guidance_scale": 1.0, "class_label": None}
     sampler = pb.Sampler.Name(options.sampler).removeprefix("SAMPLER_").lower()
     if sampler == "unspecified":
         sampler = "ddim"

@@ -1,6 +1,6 @@
 """GenerationService servicer: stream generated images, fill datasets, colorize photos.
 
-Colorizers are not exported to Triton (the platform serves the DDPM and the
+Colorizers are not exported to Triton (the platform serves the generators, DDPM and GAN, and the
 detector there); they always run in this process with PyTorch.
 """
 

@@ -31,7 +31,8 @@ def _device(resources) -> str:
 
 def _check_cosine_resume(prior: dict, hparams: dict, max_steps: int) -> None:
     """A cosine learning-rate decay spans its run's max_steps: resuming it with another length is refused here,
-    before the job starts, as the trainer would refuse it after loading its images."""
+    before the job starts, as the trainer would refuse it after loading its images. Only detectors have an
+    lr_schedule; the DDPM's warm-up and the GAN's constant rate depend on the step alone, so those runs extend."""
     from shared.training.detector import DETECTOR_DEFAULTS
 
     default = DETECTOR_DEFAULTS["lr_schedule"]
@@ -50,12 +51,15 @@ def _check_cosine_resume(prior: dict, hparams: dict, max_steps: int) -> None:
 def _check_hyperparameters(kind: str, architecture: str, overrides: dict, hparams: dict) -> None:
     """Refuse bad settings now, not minutes later inside the job."""
     from shared.models import create_model
-    from shared.training import COLORIZER_DEFAULTS, DDPM_DEFAULTS, DETECTOR_DEFAULTS
+    from shared.training import COLORIZER_DEFAULTS, DETECTOR_DEFAULTS, resolve_generator_hparams
     from shared.training.hparams import resolve_hparams
 
-    defaults = {"GENERATOR": DDPM_DEFAULTS, "DETECTOR": DETECTOR_DEFAULTS, "COLORIZER": COLORIZER_DEFAULTS}[kind]
     try:
-        resolve_hparams(defaults, hparams, kind.lower())
+        if kind == "GENERATOR":  # a GAN's settings or a DDPM's, by the architecture's trainer
+            resolve_generator_hparams(architecture, hparams)
+        else:
+            defaults = {"DETECTOR": DETECTOR_DEFAULTS, "COLORIZER": COLORIZER_DEFAULTS}[kind]
+            resolve_hparams(defaults, hparams, kind.lower())
     except ValueError as exc:
         raise InvalidArgument(f"hyperparameters: {exc}") from None
     try:
@@ -79,8 +83,8 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
         if kind == "UNSPECIFIED":
             raise InvalidArgument("model_kind is required: GENERATOR, DETECTOR or COLORIZER")
         architecture = request.architecture or DEFAULT_ARCHITECTURE[kind]
-        # The PatchGAN is the colorizer's discriminator, trained alongside it.
-        known = [n for n in list_models(kind.lower()) if "patchgan" not in n]
+        # Discriminators (the colorizer's PatchGAN, a GAN's critic) are trained alongside their generator.
+        known = list_models(kind.lower(), trainable=True)
         if architecture not in known:
             raise InvalidArgument(f"unknown {kind.lower()} architecture {architecture!r}; known: {', '.join(known)}")
         name = request.model_name or kind.lower()
@@ -114,6 +118,11 @@ class TrainingServicer(training_service_pb2_grpc.TrainingServiceServicer):
             prior = self.ctx.jobs.get(request.resume_from_job_id)
             if prior["kind"] != f"training.{kind.lower()}":
                 raise FailedPrecondition(f"job {prior['id']} is a {prior['kind']} job; it cannot be resumed as {kind}")
+            before = (prior.get("params") or {}).get("architecture")
+            if before and before != architecture:  # a DDPM's checkpoints cannot continue as a GAN, nor the reverse
+                raise FailedPrecondition(
+                    f"job {prior['id']} trained {before!r}; it cannot be resumed as {architecture!r}"
+                )
             _check_cosine_resume(prior, hparams, request.max_steps)
         params = {
             "kind": kind,

@@ -2,7 +2,9 @@
 
 A version is served once ExportModel wrote it into the model repository; it
 is loaded explicitly (when promoted, or on first use after a restart).
-Sampling runs inside Triton in the generator's sampler model (one round trip
+A GAN generator is one forward pass in Triton per chunk (z drawn here from
+each image's seed, as the local backend draws it). DDPM sampling runs inside
+Triton in the generator's sampler model (one round trip
 per generation, measured fastest: see README); class-conditional or guided
 sampling, which that model does not take, runs the loop here and calls the
 U-Net in Triton at each step. Detection heatmaps are maps of crop scores
@@ -17,7 +19,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from shared.errors import FailedPrecondition, Unavailable
+from shared.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 DETECT_REQUEST_BATCH = 64  # ExportModel's default max_batch_size for detectors
 
@@ -86,6 +88,13 @@ class TritonBackend:
 
     def generate(self, version: dict, count: int, *, seed: int, sampler: str, steps: int, eta: float,
                  guidance_scale: float, class_label: int | None, chunk: int = 4) -> Iterator:  # fmt: skip
+        from shared.training.generators import is_gan
+
+        if is_gan(version["architecture"]):  # the diffusion options do not apply (see generate_images)
+            if class_label is not None:
+                raise InvalidArgument("this GAN is not class-conditional; leave class_label empty")
+            yield from self._gan(version, count, seed=seed, chunk=chunk)
+            return
         simple = class_label is None and guidance_scale == 1.0 and "triton_sampler_model" in version["artifacts"]
         if simple:
             name, number = self.served_as(version, "triton_sampler_model")
@@ -118,3 +127,18 @@ class TritonBackend:
             x = sample(unet, s, (n, 3, size, size), seed=[seed + start + i for i in range(n)], class_labels=labels,
                        guidance_scale=guidance_scale)  # fmt: skip
             yield from to_pil(x)
+
+    def _gan(self, version, count, *, seed, chunk):
+        import torch
+
+        from shared.models import to_pil
+        from shared.models.gan import latents
+
+        name, number = self.served_as(version)
+        self.ensure_loaded(name, number)
+        latent_dim = int(version["config"]["latent_dim"])
+        for start in range(0, count, chunk):
+            n = min(chunk, count - start)
+            z = latents([seed + start + i for i in range(n)], latent_dim).numpy()
+            out = self.client().infer_gan(name, z, version=number)
+            yield from to_pil(torch.from_numpy(np.array(out)).clamp(-1, 1))  # a copy: the reply is read-only

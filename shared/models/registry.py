@@ -33,6 +33,7 @@ from shared.models.detector.probe import PretrainedProbeDetector
 from shared.models.detector.resnet import ResNetDetector
 from shared.models.detector.small_cnn import SmallCNNDetector
 from shared.models.diffusion.unet import DDPMUNet
+from shared.models.gan import StyleGAN2Discriminator, StyleGAN2Generator
 from shared.models.zoo import GANDiscriminator, KLAutoencoder, LayoutStyleGenerator, LearnedUpsampler
 
 FORMAT_VERSION = 1
@@ -51,6 +52,11 @@ class ModelSpec:
     kind: str
     description: str
     config: dict[str, Any] = field(default_factory=dict)
+    # Trained alongside another network (a GAN's or the colorizer's discriminator), never on its own.
+    auxiliary: bool = False
+    # For generators: the "family" label their images carry in datasets, which the detector's
+    # per-family and leave-one-family-out evaluations group by.
+    family: str = ""
 
 
 MODEL_REGISTRY: dict[str, ModelSpec] = {
@@ -69,6 +75,7 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             noise_schedule="cosine",
             prediction="v",
         ),
+        family="ddpm",
     ),
     "ddpm-unet-small": ModelSpec(
         DDPMUNet,
@@ -85,6 +92,7 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             noise_schedule="cosine",
             prediction="v",
         ),
+        family="ddpm",
     ),
     "ddpm-unet-base": ModelSpec(
         DDPMUNet,
@@ -102,6 +110,21 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             noise_schedule="cosine",
             prediction="v",
         ),
+        family="ddpm",
+    ),
+    "gan-stylegan2-small": ModelSpec(
+        StyleGAN2Generator,
+        "generator",
+        "64 px StyleGAN2-style generator: mapping MLP, constant 4x4 input, modulated convs with noise, skip toRGB.",
+        dict(image_size=64, latent_dim=128, mapping_layers=4, base_channels=128, min_channels=32),
+        family="gan-stylegan2",
+    ),
+    "gan-stylegan2-small-discriminator": ModelSpec(
+        StyleGAN2Discriminator,
+        "generator",
+        "gan-stylegan2-small's critic: residual stages to 4x4, minibatch stddev, one logit; trained with R1.",
+        dict(image_size=64, base_channels=128, min_channels=32, mbstd_group=4),
+        auxiliary=True,
     ),
     "detector-resnet18": ModelSpec(
         ResNetDetector,
@@ -162,6 +185,7 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
         "zoo",
         "The zoo GAN's critic: stride-2 conv stages to one logit per 8x8-pixel patch, trained with R1.",
         dict(image_size=64, base_channels=32, num_stages=3),
+        auxiliary=True,
     ),
     "colorizer-unet": ModelSpec(
         ColorizerUNet,
@@ -174,15 +198,18 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
         "colorizer",
         "pix2pix 70x70 PatchGAN discriminator on (L*, a*b*) pairs.",
         dict(image_size=256, base_channels=64, num_layers=3),
+        auxiliary=True,
     ),
 }
 
 
-def list_models(kind: str | None = None) -> list[str]:
-    """Registered names, sorted; only those of `kind` ("generator", "detector", "colorizer") when given."""
+def list_models(kind: str | None = None, *, trainable: bool = False) -> list[str]:
+    """Registered names, sorted; only those of `kind` ("generator", "detector", "colorizer") when given, and
+    with `trainable` only those a job trains on their own (no discriminators)."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; known: {KINDS}")
-    return sorted(name for name, spec in MODEL_REGISTRY.items() if kind is None or spec.kind == kind)
+    return sorted(name for name, spec in MODEL_REGISTRY.items()
+                  if (kind is None or spec.kind == kind) and not (trainable and spec.auxiliary))  # fmt: skip
 
 
 def get_spec(name: str) -> ModelSpec:

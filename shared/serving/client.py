@@ -234,6 +234,10 @@ class TritonClient:
             inputs["class_labels"] = np.asarray(class_labels, dtype=np.int64).reshape(-1, 1)
         return self.infer(name, inputs, ["noise_pred"], version=version)["noise_pred"]
 
+    def infer_gan(self, name: str, z: np.ndarray, *, version: int | None = None) -> np.ndarray:
+        """Images (B, 3, S, S) float32, unclamped, of an exported GAN generator for z (B, latent_dim)."""
+        return self.infer(name, {"z": np.asarray(z, dtype=np.float32)}, ["image"], version=version)["image"]
+
     def infer_detector(self, name: str, image: np.ndarray, *, version: int | None = None) -> dict[str, np.ndarray]:
         """{"logit", "p_generated"} (B, 1) for images (B, 3, H, W) float32 in [-1, 1]."""
         return self.infer(

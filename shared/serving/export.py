@@ -87,6 +87,17 @@ class _UNetGraph(nn.Module):
         return self.unet(sample, timestep, class_labels)
 
 
+class _GANGraph(nn.Module):
+    """The GAN generator as one forward pass z -> image, with its fixed noise maps (see shared.models.gan)."""
+
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor):
+        return self.generator(z)
+
+
 class _DetectorGraph(nn.Module):
     """The detector returning both the logit and p(generated), so clients need no sigmoid of their own."""
 
@@ -100,13 +111,17 @@ class _DetectorGraph(nn.Module):
 
 
 def _graph_for(model: nn.Module, signature: Signature) -> nn.Module:
+    from shared.models.gan import is_gan_generator
+
+    if is_gan_generator(model):
+        return _GANGraph(model).eval()
     wrapper = _UNetGraph(model) if signature.kind == "generator" else _DetectorGraph(model)
     return wrapper.eval()
 
 
 def _random_inputs(model: nn.Module, batch_size: int, seed: int) -> tuple[torch.Tensor, ...]:
     # example_inputs draws in each model's working range: x_t ~ N(0, 1) and timesteps
-    # 0..T-1 for the U-Net, images in [-1, 1] for detectors.
+    # 0..T-1 for the U-Net, z ~ N(0, 1) for a GAN, images in [-1, 1] for detectors.
     return tuple(model.example_inputs(batch_size, generator=torch.Generator().manual_seed(seed)))
 
 

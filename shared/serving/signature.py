@@ -13,6 +13,9 @@ Tensor conventions (chosen here, documented once):
   network's sinusoidal embedding casts to float itself), "class_labels" int64
   [B] only for class-conditional models (index num_classes = "no class");
   output "noise_pred" float32 [B, C, H, W] (epsilon).
+- GAN generator: "z" float32 [B, latent_dim] (drawn per image from its seed by
+  `shared.models.gan.latents`), output "image" float32 [B, 3, S, S] in about
+  [-1, 1] (clients clamp): one forward pass with the generator's fixed noise maps.
 - Detector: "image" float32 [B, 3, H, W] in [-1, 1] (the detectors' training
   range, `shared.models.from_uint8`), outputs "logit" float32 [B, 1] and
   "p_generated" float32 [B, 1] = sigmoid(logit).
@@ -93,12 +96,17 @@ class Signature:
 
 
 def signature_for(model: nn.Module) -> Signature:
-    """The serving signature of a registered generator (DDPM U-Net) or detector."""
+    """The serving signature of a registered generator (DDPM U-Net or GAN) or detector."""
     # Imported here so that reading a signature never pulls in the model code.
     from shared.models.diffusion.unet import DDPMUNet
+    from shared.models.gan import is_gan_generator
     from shared.models.registry import MODEL_REGISTRY
 
     config = model.config
+    if is_gan_generator(model):
+        image = (3, config["image_size"], config["image_size"])
+        z = TensorSpec("z", "float32", (config["latent_dim"],))
+        return Signature("generator", (z,), (TensorSpec("image", "float32", image),))
     if isinstance(model, DDPMUNet):
         image = (config["in_channels"], config["image_size"], config["image_size"])
         inputs = [TensorSpec("sample", "float32", image), TensorSpec("timestep", "int64", ())]
@@ -114,4 +122,6 @@ def signature_for(model: nn.Module) -> Signature:
             (TensorSpec("image", "float32", image),),
             (TensorSpec("logit", "float32", (1,)), TensorSpec("p_generated", "float32", (1,))),
         )
-    raise ValueError(f"no serving signature for {type(model).__name__}; only DDPM U-Nets and detectors are served")
+    raise ValueError(
+        f"no serving signature for {type(model).__name__}; only DDPM U-Nets, GAN generators and detectors are served"
+    )

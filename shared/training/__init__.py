@@ -4,9 +4,10 @@ No gRPC, database or Celery here: the worker loads tiles, passes them in as an
 `ImageSet` with a `work_dir` and an `on_step` callback, and stores what comes
 back. Entry points:
 
-- `train_ddpm`, `train_detector`, `train_colorizer` -> `TrainResult` (resume automatically from
+- `train_ddpm`, `train_gan`, `train_detector`, `train_colorizer` -> `TrainResult` (resume automatically from
   `work_dir/checkpoints/`, checkpoint when `on_step` raises; see `loop` and `checkpoint`)
-- `generate_images` (seeded per image, from train_ddpm's EMA weights)
+- `generator_trainer(architecture)`: train_gan or train_ddpm for a registered generator
+- `generate_images` (seeded per image: DDPM sampling, or one GAN forward pass)
 - `calibrate_detector`, `detector_scores`, `evaluate_detector`, `evaluate_generator`,
   `evaluate_colorizer`, `flat_metrics` (report dicts shaped like terrafake.training.v1)
 """
@@ -23,13 +24,16 @@ from shared.training.evaluate import (
     evaluate_generator,
     flat_metrics,
 )
+from shared.training.gan import GAN_DEFAULTS, train_gan
 from shared.training.generate import generate_images
+from shared.training.generators import generator_trainer, is_gan, resolve_generator_hparams
 from shared.training.result import TrainResult
 
 __all__ = [
     "COLORIZER_DEFAULTS",
     "DDPM_DEFAULTS",
     "DETECTOR_DEFAULTS",
+    "GAN_DEFAULTS",
     "ImageSet",
     "StepCallback",
     "TrainResult",
@@ -40,7 +44,11 @@ __all__ = [
     "evaluate_generator",
     "flat_metrics",
     "generate_images",
+    "generator_trainer",
+    "is_gan",
+    "resolve_generator_hparams",
     "train_colorizer",
     "train_ddpm",
     "train_detector",
+    "train_gan",
 ]

@@ -1,6 +1,7 @@
 """GenerateToDataset: sample images from a generator into a dataset.
 
-Images are labelled authenticity=generated with the model version, seed and
+Images are labelled authenticity=generated with the generator family (the
+architecture's: "ddpm", "gan-stylegan2"), the model version, seed and
 sampler, and stored as PNG like real tiles, so a detector cannot tell the
 classes apart by their encoding. Each image is its own source item (seed
 based), so a retried job continues where it stopped.
@@ -22,9 +23,14 @@ from workers.tasks.training import _device
 @job_task("generation.to_dataset")
 def generate_to_dataset(ctx: JobContext) -> dict:
     from shared.training.generate import generate_images
+    from shared.training.generators import generator_family, is_gan
 
     p = ctx.params
     version = RegistryStore(ctx.store.db).get_version(p["model_version_id"])
+    # The family the detector's evaluations group by ("ddpm", "gan-stylegan2"); a GAN makes an image in one
+    # forward pass, so its images record that instead of a sampler and step count.
+    family = generator_family(version["architecture"])
+    sampler = "forward" if is_gan(version["architecture"]) else f"{p['sampler']}-{p['steps']}"
     # Every generated image is kept: no blank or near-duplicate filtering.
     config = IngestConfig(dataset_id=p["dataset_id"], min_std=-1, max_nodata_fraction=1.0,
                           near_duplicate_max_distance=-1, labels={})  # fmt: skip
@@ -52,10 +58,10 @@ def generate_to_dataset(ctx: JobContext) -> dict:
                 continue
             labels = {
                 "authenticity": "generated",
-                "family": "ddpm",  # the generator family, as the zoo's fakes name theirs
+                "family": family,  # the generator family, as the zoo's fakes name theirs
                 "model_version": str(version["id"]),
                 "seed": str(seed + i),
-                "sampler": f"{p['sampler']}-{p['steps']}",
+                "sampler": sampler,
                 **p.get("labels", {}),
             }
             item = SourceItem(

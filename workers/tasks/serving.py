@@ -32,7 +32,10 @@ def export_version(ctx: JobContext) -> dict:
     ctx.progress(1, 3, f"parity max abs diff {result.parity.max_abs_diff:.2e}")
     repo = ctx.settings.triton_repository
     name, number = p["triton_model_name"], p["triton_model_version"]
-    is_generator = version["kind"] == "GENERATOR"
+    from shared.training.generators import is_gan
+
+    # A GAN is one forward pass (the exported graph itself); only a DDPM has a sampling loop to run in Triton.
+    diffusion = version["kind"] == "GENERATOR" and not is_gan(version["architecture"])
     write_model(
         repo, name, out, version=number, backend=ctx.settings.triton_backend, max_batch_size=p["max_batch_size"],
         preferred_batch_sizes=[b for b in (4, 8, 16, 32, 64) if b <= p["max_batch_size"]] or [p["max_batch_size"]],
@@ -52,7 +55,7 @@ def export_version(ctx: JobContext) -> dict:
     # own packages: the local tritonserver has them; the official image (compose) does not,
     # so there the generation service runs the loop and calls the U-Net in Triton per step.
     in_triton_loop = ctx.settings.triton_backend == "python"
-    if in_triton_loop and is_generator and fmt == "onnx" and not int(version["config"].get("num_classes", 0) or 0):
+    if in_triton_loop and diffusion and fmt == "onnx" and not int(version["config"].get("num_classes", 0) or 0):
         write_sampler_model(repo, f"{name}-sampler", out, version=number, overwrite=True,
                             instance_kind=ctx.settings.triton_instance_kind)
         artifacts["triton_sampler_model"] = f"{name}-sampler"

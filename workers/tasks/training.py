@@ -144,7 +144,7 @@ def _train_kwargs(ctx: JobContext, params: dict) -> dict:
 @job_task("training.generator")
 def train_generator(ctx: JobContext) -> dict:
     from shared.training.data import ImageSet
-    from shared.training.ddpm import train_ddpm
+    from shared.training.generators import generator_trainer
 
     params, store, blobs = _common(ctx)
     size = _image_size(params["architecture"], params["overrides"], "image_size")
@@ -153,7 +153,8 @@ def train_generator(ctx: JobContext) -> dict:
     images, _ = load_split(store, blobs, params["dataset_version_id"], "TRAIN", size=size)
     real = [im for im, row in zip(images, _) if row["labels"].get(AUTHENTICITY, "real") == "real"]
     require(real, "generator training (TRAIN split, authenticity=real)")
-    result = _train(ctx, params, train_ddpm, ImageSet(real))
+    # A GAN architecture trains adversarially (train_gan), a DDPM U-Net with the diffusion loss (train_ddpm).
+    result = _train(ctx, params, generator_trainer(params["architecture"]), ImageSet(real))
     return _register(ctx, result, params)
 
 

@@ -26,56 +26,12 @@ Images (N, 3, H, W) in [-1, 1].
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from shared.models.base import ConfiguredModule, power_of_two_levels
-
-
-class ModulatedConv(nn.Module):
-    """A conv whose weight is scaled per sample by a style and demodulated to unit output variance (StyleGAN2)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, style_dim: int, demodulate: bool = True):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
-        self.bias = nn.Parameter(torch.zeros(out_channels))
-        self.affine = nn.Linear(style_dim, in_channels)
-        nn.init.ones_(self.affine.bias)
-        self.scale = 1.0 / math.sqrt(in_channels * kernel * kernel)
-        self.padding = kernel // 2
-        self.demodulate = demodulate
-
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        n, c, h, width = x.shape
-        style = self.affine(w)  # (N, C_in)
-        weight = self.weight[None] * self.scale * style[:, None, :, None, None]  # (N, C_out, C_in, k, k)
-        if self.demodulate:
-            weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
-        # One grouped conv runs every sample with its own weights.
-        out = F.conv2d(x.reshape(1, n * c, h, width), weight.reshape(-1, c, *weight.shape[3:]), padding=self.padding,
-                       groups=n)  # fmt: skip
-        return out.reshape(n, -1, h, width) + self.bias[None, :, None, None]
-
-
-class _Level(nn.Module):
-    """x2 by transposed conv, then two modulated convs with noise; returns features and this level's RGB."""
-
-    def __init__(self, in_channels: int, out_channels: int, style_dim: int):
-        super().__init__()
-        self.up = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1)
-        self.conv1 = ModulatedConv(out_channels, out_channels, 3, style_dim)
-        self.conv2 = ModulatedConv(out_channels, out_channels, 3, style_dim)
-        self.noise_strength = nn.Parameter(torch.zeros(2))
-        self.to_rgb = ModulatedConv(out_channels, 3, 1, style_dim, demodulate=False)
-
-    def forward(self, x, w, noises):
-        x = F.leaky_relu(self.up(x), 0.2)
-        for conv, strength, noise in zip((self.conv1, self.conv2), self.noise_strength, noises):
-            x = F.leaky_relu(conv(x, w) + strength * noise, 0.2)
-        return x, self.to_rgb(x, w)
+from shared.models.gan.layers import SynthesisLevel
 
 
 class LayoutStyleGenerator(ConfiguredModule):
@@ -103,7 +59,7 @@ class LayoutStyleGenerator(ConfiguredModule):
         widths = [max(base_channels // 2**i, min_channels) for i in range(levels + 1)]
         self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 1), nn.LeakyReLU(0.2), nn.Conv2d(widths[0], widths[0], 3, padding=1))
         self.stem_rgb = nn.Conv2d(widths[0], 3, 1)
-        self.levels = nn.ModuleList(_Level(widths[i], widths[i + 1], latent_dim) for i in range(levels))
+        self.levels = nn.ModuleList(SynthesisLevel(widths[i], widths[i + 1], latent_dim) for i in range(levels))
         self.channels = widths[1:]
 
     def layout(self, image: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from shared.models.gan import StyleGAN2Discriminator, StyleGAN2Generator
 from shared.models.registry import (
     CONFIG_FILE,
     MODEL_REGISTRY,
@@ -30,6 +31,8 @@ COMPUTE_OVERRIDES = {
     "detector-npr": dict(input_size=32, base_width=8),
     "detector-safe": dict(input_size=32, base_width=8),
     "zoo-autoencoder": dict(image_size=32, base_channels=8),
+    "gan-stylegan2-small": dict(image_size=16, latent_dim=16, base_channels=16, min_channels=8),
+    "gan-stylegan2-small-discriminator": dict(image_size=16, base_channels=16, min_channels=8),
 }
 
 ALL_MODELS = list_models()
@@ -38,6 +41,10 @@ ALL_MODELS = list_models()
 def expected_output_shape(model, inputs) -> tuple[int, ...]:
     kind = MODEL_REGISTRY[model.registry_name].kind
     n = inputs[0].shape[0]
+    if isinstance(model, StyleGAN2Generator):  # z in, one image out
+        return (n, 3, model.config["image_size"], model.config["image_size"])
+    if isinstance(model, StyleGAN2Discriminator):  # one logit per image
+        return (n, 1)
     if kind == "generator":
         return tuple(inputs[0].shape)
     if kind == "detector":
@@ -81,6 +88,12 @@ def test_registry_names_the_required_architectures():
     ]
     assert list_models("zoo") == ["zoo-autoencoder", "zoo-gan", "zoo-gan-discriminator", "zoo-upsampler"]
     assert all(MODEL_REGISTRY[n].kind == "generator" for n in list_models("generator"))
+    # Discriminators are trained with their generator, never by a job of their own.
+    assert "gan-stylegan2-small-discriminator" not in list_models("generator", trainable=True)
+    assert "gan-stylegan2-small" in list_models("generator", trainable=True)
+    assert "colorizer-patchgan" not in list_models("colorizer", trainable=True)
+    # Every trainable generator names the family its images are labelled with.
+    assert all(MODEL_REGISTRY[n].family for n in list_models("generator", trainable=True))
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
