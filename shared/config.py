@@ -127,6 +127,9 @@ class Settings:
     # stack's tritonserver has only that one), onnxruntime on GPU in compose.
     triton_backend: str = "python"
     triton_instance_kind: str = "KIND_CPU"
+    # Whether the local stack's tritonserver reads its model repository from the bucket's triton/models/
+    # (needs storage_url) instead of $TERRAFAKE_HOME/triton/models.
+    triton_reads_storage: bool = False
     # Days the inference log keeps each detection (Detect, DetectStream) for drift checks; 0: log nothing.
     inference_log_retention_days: int = 30
     # How the servers, the console and the workers write log lines (shared/logs.py): "text" for a person at a
@@ -271,6 +274,7 @@ ENVIRONMENT = (
     ("inference_backend", "TERRAFAKE_INFERENCE_BACKEND", _backend),
     ("triton_backend", "TERRAFAKE_TRITON_BACKEND", str),
     ("triton_instance_kind", "TERRAFAKE_TRITON_INSTANCE_KIND", str),
+    ("triton_reads_storage", "TERRAFAKE_TRITON_READS_STORAGE", _yes_no("TERRAFAKE_TRITON_READS_STORAGE")),
     ("inference_log_retention_days", "TERRAFAKE_INFERENCE_LOG_RETENTION_DAYS", _days),
     ("log_format", "TERRAFAKE_LOG_FORMAT", _log_format),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import shutil
@@ -19,6 +20,7 @@ from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Permiss
 from shared.geo import count_tiles_for_bbox
 from shared.ingest.options import IngestConfig
 from shared.ingest.pipeline import build_report
+from shared.storage import is_remote, uploads
 from terrafake.common.v1 import common_pb2
 from terrafake.ingestion.v1 import (
     dataset_pb2,
@@ -302,11 +304,13 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
             path = self._allowed_path(request.server_path)
             if not path.is_file():
                 raise InvalidArgument(f"{request.server_path} is not a file")
+            where = {"path": str(path)}
         elif source == "upload_id":
-            path = self._staged_file(request.upload_id, request.upload_filename)
+            staged = self._staged_file(request.upload_id, request.upload_filename)
+            where = {"key": staged["key"]} if staged.get("key") else {"path": staged["path"]}
         else:
             raise InvalidArgument("give server_path or upload_id")
-        params = {"config": cfg.to_dict(), "path": str(path), "geotiff": _geotiff_params(request.geotiff)}
+        params = {"config": cfg.to_dict(), **where, "geotiff": _geotiff_params(request.geotiff)}
         return self._job(pb.IngestGeoTiffResponse, "ingestion.geotiff", params, request.idempotency_key)
 
     def IngestLocalFolder(self, request, context):
@@ -337,7 +341,8 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
 
     # --- uploads --------------------------------------------------------------------------
 
-    def _staged_file(self, upload_id: str, filename: str) -> Path:
+    def _staged_file(self, upload_id: str, filename: str) -> dict:
+        """The staged file's record: its `path` on this server's disk, or its `key` in the bucket."""
         try:
             uid = uuid.UUID(upload_id)
         except ValueError:
@@ -352,7 +357,7 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
         if len(files) != 1:
             names = ", ".join(f["name"] for f in row["files"])
             raise InvalidArgument(f"upload {uid} holds {names}; name one with upload_filename")
-        return Path(files[0]["path"])
+        return files[0]
 
     def UploadImages(self, request_iterator, context):
         limits = self.ctx.settings.limits
@@ -363,11 +368,21 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
         cfg = None if header.stage_only else self._config(header.options)
         geotiff = _geotiff_params(header.geotiff)
         upload_id = uuid.uuid4()
+        # With an object store each file passes through this folder on its way to the bucket
+        # (uploads/<id>/...), so a worker on another node can read it; otherwise it stays here.
+        remote = is_remote(self.ctx.settings)
         folder = self.ctx.settings.uploads / str(upload_id)
         folder.mkdir(parents=True, exist_ok=True)
         files: list[dict] = []
         total = 0
         current = None
+
+        def finish(entry: dict) -> None:
+            entry["handle"].close()
+            if remote:
+                entry["key"] = uploads.upload_prefix(upload_id) + Path(entry.pop("path")).name
+                uploads.stage_file(self.ctx.settings, entry["key"], folder / Path(entry["key"]).name)
+
         try:
             for msg in request_iterator:
                 kind = msg.WhichOneof("payload")
@@ -375,7 +390,7 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
                     raise InvalidArgument("an upload has exactly one header, first")
                 if kind == "file":
                     if current:
-                        current["handle"].close()
+                        finish(current)
                     name = msg.file.image.filename or f"file-{len(files)}"
                     if msg.file.image.size_bytes > limits.max_upload_bytes:
                         raise ResourceExhausted(
@@ -403,14 +418,19 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
                         )
                     current["handle"].write(msg.chunk.data)
             if current:
-                current["handle"].close()
+                finish(current)
             if not files:
                 raise InvalidArgument("the upload contained no files")
         except BaseException:
             for f in files:
                 f["handle"].close()
             shutil.rmtree(folder, ignore_errors=True)
+            if remote:
+                with contextlib.suppress(Exception):  # the upload's own error is the one to report
+                    uploads.discard(self.ctx.settings, upload_id)
             raise
+        if remote:
+            shutil.rmtree(folder, ignore_errors=True)
         records = [{k: v for k, v in f.items() if k != "handle"} for f in files]
         from psycopg.types.json import Jsonb
         from services.interceptors import principal
@@ -419,8 +439,9 @@ class IngestionServicer(ingestion_service_pb2_grpc.IngestionServiceServicer):
         with self.ctx.db.connection() as conn:
             conn.execute(
                 "INSERT INTO uploads (id, path, files, bytes, created_by) VALUES (%s, %s, %s, %s, %s)",
-                (upload_id, str(folder), Jsonb(records), total, who.name if who else ""),
-            )
+                (upload_id, uploads.location(self.ctx.settings, upload_id, folder), Jsonb(records), total,
+                 who.name if who else ""),
+            )  # fmt: skip
         response = pb.UploadImagesResponse(upload_id=str(upload_id), files_received=len(files), bytes_received=total)
         if cfg is not None:
             params = {"config": cfg.to_dict(), "upload_id": str(upload_id), "files": records, "geotiff": geotiff}

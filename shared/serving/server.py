@@ -63,7 +63,8 @@ def _free_port() -> int:
 
 
 class TritonServer:
-    """One tritonserver process over `model_repository`; use as a context manager or call start()/stop().
+    """One tritonserver process over `model_repository` (a local folder or an `s3://` location); use as a
+    context manager or call start()/stop().
 
     `grpc_url` ("127.0.0.1:<port>") is what `TritonClient` connects to;
     `startup_seconds` is how long the last `start()` took until ready.
@@ -77,9 +78,14 @@ class TritonServer:
         log_verbose: int = 0,
         extra_args: list[str] | None = None,
     ):
-        self.model_repository = Path(model_repository).resolve()
-        if not self.model_repository.is_dir():
-            raise FileNotFoundError(f"model repository {self.model_repository} does not exist")
+        if str(model_repository).startswith("s3://"):
+            # Triton's own syntax (s3://[https://]host:port/bucket/path for a non-AWS endpoint); Triton reads the
+            # AWS_* credentials from its environment.
+            self.model_repository: Path | str = str(model_repository)
+        else:
+            self.model_repository = Path(model_repository).resolve()
+            if not self.model_repository.is_dir():
+                raise FileNotFoundError(f"model repository {self.model_repository} does not exist")
         self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="tritonserver-"))
         self.log_path = self.work_dir / "tritonserver.log"

@@ -168,7 +168,8 @@ class Stack:
         if tr.get("managed"):
             from shared.serving import TritonServer
 
-            server = TritonServer(self.settings.triton_repository, work_dir=self.home / "triton" / "work")
+            server = TritonServer(tr.get("repository") or self.settings.triton_repository,
+                                  work_dir=self.home / "triton" / "work")  # fmt: skip
             cmd, env = server.launch_spec(*tr["ports"])
             programs.append(Program("triton", cmd, self.logs / "triton.log", env=_changed(env), stop_wait_s=30,
                                     start_s=3))  # fmt: skip
@@ -220,6 +221,13 @@ class Stack:
             ports[i] = self._port("triton", recorded)
             tr["ports"] = ports  # claimed at once: the next pick cannot be the same port
         self.settings.triton_repository.mkdir(parents=True, exist_ok=True)
+        tr.pop("repository", None)
+        if self.settings.triton_reads_storage:
+            from shared.storage.artifacts import ensure_triton_repository, triton_repository_url
+
+            # Export jobs publish each model to the bucket too; this Triton loads it from there.
+            ensure_triton_repository(self.settings)
+            tr["repository"] = triton_repository_url(self.settings)
         tr.update(managed=True, grpc_port=ports[0], ports=ports)
         self.state["triton_url"] = f"127.0.0.1:{ports[0]}"
 

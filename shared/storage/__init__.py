@@ -8,7 +8,8 @@ services on other machines see the same bytes. Processes get their stores from
 
 Key layout (under the prefix, and the same under $TERRAFAKE_HOME locally):
 `blobs/ab/cd/<sha256>`, `models/<version id>/`, `jobs/<job id>/checkpoints/step-N/`,
-`exports/<version id>/<format>/`.
+`exports/<version id>/<format>/`; in the bucket only, `triton/models/<name>/` (Triton's repository)
+and `uploads/<upload id>/` (staged uploads).
 """
 
 from __future__ import annotations

@@ -27,10 +27,17 @@ def test_compose_has_the_whole_platform():
     assert services["jobs"]["build"]["dockerfile"] == "infra/Dockerfile"
     assert services["triton"]["image"].startswith("nvcr.io/nvidia/tritonserver:")
     assert sorted(p.name for p in (ROOT / "infra").rglob("Dockerfile*")) == ["Dockerfile"]
-    # The model repository is shared between export jobs and Triton.
+    # Triton reads the model repository export jobs publish to the bucket (triton/models/ under
+    # TERRAFAKE_STORAGE_URL), at MinIO's endpoint, with MinIO's credentials; no volume is shared.
     repo_arg = next(a for a in services["triton"]["entrypoint"] if a.startswith("--model-repository="))
-    assert repo_arg.endswith("/var/lib/terrafake/triton/models")
-    assert "terrafake-data:/var/lib/terrafake" in services["triton"]["volumes"]
+    assert repo_arg == "--model-repository=s3://minio:9000/terrafake/triton/models"
+    env = services["jobs"]["environment"]
+    assert (env["TERRAFAKE_STORAGE_URL"], env["AWS_ENDPOINT_URL"]) == ("s3://terrafake", "http://minio:9000")
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        assert services["triton"]["environment"][key] == env[key], key
+    assert services["triton"]["depends_on"]["minio-bucket"]["condition"] == "service_completed_successfully"
+    assert "triton/models/" in " ".join(services["minio-bucket"]["command"])  # the prefix exists before Triton starts
+    assert not services["triton"].get("volumes")
     assert services["jobs"]["environment"]["TERRAFAKE_TRITON_URL"] == "triton:8001"
 
 

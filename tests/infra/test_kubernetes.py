@@ -242,6 +242,9 @@ def test_triton_reads_its_repository_from_the_bucket_as_compose_runs_it_otherwis
     dev = find(render("overlays/dev"), "ConfigMap", find(render("overlays/dev"), "Deployment", "triton")
                ["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["configMapKeyRef"]["name"])  # fmt: skip
     assert dev["data"]["TRITON_MODEL_REPOSITORY"] == "s3://minio:9000/terrafake/triton/models"
+    # Export jobs publish Triton models to triton/models/ under TERRAFAKE_STORAGE_URL: the same place.
+    assert settings["data"]["TRITON_MODEL_REPOSITORY"] == settings["data"]["TERRAFAKE_STORAGE_URL"] + "/triton/models"
+    assert f"--model-repository={dev['data']['TRITON_MODEL_REPOSITORY']}" in compose()["triton"]["entrypoint"]
 
 
 def test_the_door_routes_to_the_services_with_compose_template_and_upstreams():

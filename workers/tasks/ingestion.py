@@ -25,6 +25,7 @@ from shared.ingest.options import IngestConfig
 from shared.ingest.pastvu import find_photos
 from shared.ingest.pipeline import Ingestor, OrderedPipeline, Outcome, SourceItem
 from shared.storage import open_blob_store
+from shared.storage.uploads import staged_copy
 from workers.runtime import JobContext, job_task
 
 
@@ -198,18 +199,19 @@ def _raster_item(path: Path, ref: str, kind: str, opts: dict, max_pixels: int) -
 @job_task("ingestion.geotiff")
 def ingest_geotiff(ctx: JobContext) -> dict:
     ing = _ingestor(ctx)
-    path = Path(ctx.params["path"])
-    ref = path.name
+    # A server path, or a staged upload's file (a `key` in the bucket when there is an object store).
+    ref = (ctx.params.get("key") or ctx.params["path"]).rpartition("/")[2]
     if not ing.is_done(ref):
-        try:
-            item = _raster_item(path, ref, "geotiff", ctx.params["geotiff"], ing.config.max_pixels)
-        except Rejected as r:
-            ing.reject_item(ref, r.reason, r.detail, path.stat().st_size)
-        except (ValueError, OSError) as exc:
-            raise InvalidArgument(f"cannot read {path.name} as a GeoTIFF: {exc}") from exc
-        else:
-            ing.process(item)
-    ctx.progress(1, 1, f"read {path.name}")
+        with staged_copy(ctx.settings, ctx.params) as path:
+            try:
+                item = _raster_item(path, ref, "geotiff", ctx.params["geotiff"], ing.config.max_pixels)
+            except Rejected as r:
+                ing.reject_item(ref, r.reason, r.detail, path.stat().st_size)
+            except (ValueError, OSError) as exc:
+                raise InvalidArgument(f"cannot read {ref} as a GeoTIFF: {exc}") from exc
+            else:
+                ing.process(item)
+    ctx.progress(1, 1, f"read {ref}")
     return ing.report()
 
 
@@ -350,28 +352,34 @@ def ingest_upload(ctx: JobContext) -> dict:
     progress = _Progress(ctx, len(files), "files")
     for entry in files:
         ctx.check_cancelled()
-        path, name = Path(entry["path"]), entry["name"]
-        labels = entry.get("labels") or {}
-        fmt = _archive_format(path, entry.get("archive_format", ""))
-        added = 0
-        if not fmt:
-            item = _file_item(ctx, ing, path, name, "file")
-            if item:
-                item.labels = labels
-                added = ing.process(item).added
-        elif not ing.is_done(name):
-            try:
-                with _pipeline(ctx, ing) as pipeline:
-                    for ref, data in _archive_members(path, fmt, ing, ctx.settings.limits, name):
-                        ctx.check_cancelled()
-                        # bytes_read is counted once, for the archive file itself
-                        item = SourceItem(ref=ref, source_kind="file", source_ref=ref, data=data, labels=labels)
-                        added += sum(outcome.added for _, outcome in pipeline.submit(item))
-                    added += sum(outcome.added for _, outcome in pipeline.finish())
-                # Only once every member is committed: a rerun then skips the whole archive.
-                ing.mark_container_done(name, path.stat().st_size)
-            except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-                ing.reject_item(name, "UNREADABLE", f"broken archive: {exc}")
-        progress.step(added)
+        with staged_copy(ctx.settings, entry) as path:
+            progress.step(_ingest_staged(ctx, ing, entry, path))
     return ing.report()
+
+
+def _ingest_staged(ctx: JobContext, ing: Ingestor, entry: dict, path: Path) -> int:
+    """Ingest one uploaded file (an image, or a zip/tar of them) read from `path`; the images added."""
+    name = entry["name"]
+    labels = entry.get("labels") or {}
+    fmt = _archive_format(path, entry.get("archive_format", ""))
+    added = 0
+    if not fmt:
+        item = _file_item(ctx, ing, path, name, "file")
+        if item:
+            item.labels = labels
+            added = ing.process(item).added
+    elif not ing.is_done(name):
+        try:
+            with _pipeline(ctx, ing) as pipeline:
+                for ref, data in _archive_members(path, fmt, ing, ctx.settings.limits, name):
+                    ctx.check_cancelled()
+                    # bytes_read is counted once, for the archive file itself
+                    item = SourceItem(ref=ref, source_kind="file", source_ref=ref, data=data, labels=labels)
+                    added += sum(outcome.added for _, outcome in pipeline.submit(item))
+                added += sum(outcome.added for _, outcome in pipeline.finish())
+            # Only once every member is committed: a rerun then skips the whole archive.
+            ing.mark_container_done(name, path.stat().st_size)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+            ing.reject_item(name, "UNREADABLE", f"broken archive: {exc}")
+    return added
 

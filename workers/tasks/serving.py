@@ -2,14 +2,16 @@
 
 The export is checked against the PyTorch model (parity.json beside it) and
 refused if it differs. Generators also get a sampler model that runs the
-whole sampling loop inside Triton. A version already in PRODUCTION is loaded
-into Triton at once; others load when promoted.
+whole sampling loop inside Triton. With an object store, the Triton models are
+also published to the bucket's `triton/models/` (version folder, then config),
+before anything asks Triton to load them. A version already in PRODUCTION is
+loaded into Triton at once; others load when promoted.
 """
 
 from __future__ import annotations
 
 from shared.registry.store import RegistryStore
-from shared.storage.artifacts import model_path, publish_export
+from shared.storage.artifacts import model_path, publish_export, publish_triton_model
 from workers.runtime import JobContext, job_task
 
 
@@ -48,8 +50,10 @@ def export_version(ctx: JobContext) -> dict:
         "triton_model": name,
         "triton_version": number,
         "max_batch_size": p["max_batch_size"],
-        # With an object store, a copy every node can reach (the Triton repository stays local).
+        # With an object store, copies every node can reach, and the Triton model where a Triton reading the
+        # bucket finds it.
         **publish_export(ctx.settings, version["id"], fmt, out),
+        **publish_triton_model(ctx.settings, repo, name, number),
     }
     # The sampler model runs the loop inside Triton's python backend, which needs terrafake's
     # own packages: the local tritonserver has them; the official image (compose) does not,
@@ -58,6 +62,7 @@ def export_version(ctx: JobContext) -> dict:
     if in_triton_loop and diffusion and fmt == "onnx" and not int(version["config"].get("num_classes", 0) or 0):
         write_sampler_model(repo, f"{name}-sampler", out, version=number, overwrite=True,
                             instance_kind=ctx.settings.triton_instance_kind)
+        publish_triton_model(ctx.settings, repo, f"{name}-sampler", number)
         artifacts["triton_sampler_model"] = f"{name}-sampler"
     ctx.progress(2, 3, f"written to the Triton repository as {name}/{number}")
     version = registry.update_artifacts(version["id"], artifacts)

@@ -232,3 +232,16 @@ def test_two_components_are_never_given_the_same_free_port(monkeypatch, tmp_path
     assert stack._unclaimed(None) == 5004
     offered = iter([5002])
     assert stack._unclaimed(5002, own=5002) == 5002  # a component keeps its own recorded port
+
+
+def test_with_triton_reads_storage_the_stack_triton_reads_the_bucket(s3_server, s3_bucket, tmp_path):
+    stack = Stack(_settings(tmp_path, TERRAFAKE_STORAGE_URL=f"s3://{s3_bucket}/deploy",
+                            TERRAFAKE_TRITON_READS_STORAGE="true"))  # fmt: skip
+    stack.state = {}
+    stack._start_triton()
+    port = s3_server.endpoint.rpartition(":")[2]
+    assert stack.state["triton"]["repository"] == f"s3://localhost:{port}/{s3_bucket}/deploy/triton/models"
+    # Triton refuses an empty prefix: the stack leaves an object there before it starts Triton.
+    assert s3_server.keys(s3_bucket) == ["deploy/triton/models/README"]
+    triton = next(p for p in stack._programs() if p.name == "triton")
+    assert f"--model-repository={stack.state['triton']['repository']}" in triton.command
