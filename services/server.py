@@ -27,7 +27,8 @@ from shared.config import Settings
 from shared.datasets.store import DatasetStore
 from shared.db import Database
 from shared.inference import create_backend
-from shared.storage import open_blob_store
+from shared.errors import TerrafakeError
+from shared.storage import check_storage, open_blob_store
 from shared.jobs.dispatch import Dispatcher
 from shared.jobs.listener import JobEventListener
 from shared.jobs.store import JobStore
@@ -240,6 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     setup_logging(settings.log_format)
+    try:  # a missing bucket or refused credentials: say so at start, not on the first write
+        check_storage(settings)
+    except TerrafakeError as exc:
+        raise SystemExit(f"terrafake server: cannot use the object store: {exc}") from None
     names = list(SERVICES) if args.services == "all" else [s.strip() for s in args.services.split(",") if s.strip()]
     server = Server(settings, names, supervise=not args.no_supervisor, reflect_all=args.reflect_all)
     server.start()

@@ -12,6 +12,17 @@ from shared.config import Settings
 from shared.logs import setup_logging
 
 
+def _check_storage(settings) -> None:
+    """A worker whose object store is missing or refuses it stops at start, saying why."""
+    from shared.errors import TerrafakeError
+    from shared.storage import check_storage
+
+    try:
+        check_storage(settings)
+    except TerrafakeError as exc:
+        raise SystemExit(f"terrafake worker: cannot use the object store: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a terrafake Celery worker.")
     parser.add_argument("--queues", default="cpu", help="comma-separated queues to consume (cpu, gpu)")
@@ -21,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     setup_logging(settings.log_format)
+    _check_storage(settings)
     name = args.name or f"{args.queues.replace(',', '+')}@{socket.gethostname()}"
     if settings.metrics_port:
         # Before anything imports prometheus_client: the pool's children write their metrics here.

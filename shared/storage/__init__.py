@@ -49,6 +49,14 @@ def open_object_store(settings) -> ObjectStore:
     return LocalObjectStore(settings.home)
 
 
+def check_storage(settings) -> None:
+    """At a process's start: with an object store, that its bucket exists and the credentials are accepted
+    (FailedPrecondition or TransientError naming the bucket and endpoint), so a misconfigured node says so
+    at once rather than on its first write. Local disk: nothing to check."""
+    if is_remote(settings):
+        open_s3(settings.storage_url).check_bucket()
+
+
 def open_blob_store(settings) -> BlobStore:
     """The store for image bytes: `blobs/` in the bucket, or `Settings.blobs` locally."""
     if is_remote(settings):
@@ -58,6 +66,7 @@ def open_blob_store(settings) -> BlobStore:
 
 __all__ = [
     "BlobStore",
+    "check_storage",
     "LocalBlobStore",
     "LocalObjectStore",
     "ObjectBlobStore",

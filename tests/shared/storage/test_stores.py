@@ -202,3 +202,24 @@ def test_settings_choose_the_store(tmp_path, s3_server, s3_bucket):
 def test_a_storage_url_that_is_not_s3_is_an_error_naming_the_variable(value):
     with pytest.raises(ValueError, match="TERRAFAKE_STORAGE_URL must be s3://bucket"):
         Settings.from_env({"TERRAFAKE_STORAGE_URL": value})
+
+
+@pytest.mark.parametrize("process", [["services.server", "--no-supervisor"], ["workers.main", "--pool", "solo"]])
+def test_a_process_whose_bucket_is_missing_stops_at_start_naming_it(s3_server, tmp_path, process):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TERRAFAKE_HOME": str(tmp_path), "TERRAFAKE_STORAGE_URL": "s3://no-such-bucket/x",
+           # Nothing else is reachable: the check must come before any database or broker connection.
+           "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:1/0"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", *process], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "no-such-bucket" in done.stderr and s3_server.endpoint in done.stderr, done.stderr[-2000:]
+    assert "create the bucket or fix the URL" in done.stderr
+
+
+def test_check_storage_passes_for_an_existing_bucket_and_for_local_disk(s3_bucket, tmp_path):
+    from shared.storage import check_storage
+
+    check_storage(Settings.from_env({"TERRAFAKE_HOME": str(tmp_path), "TERRAFAKE_STORAGE_URL": f"s3://{s3_bucket}"}))
+    check_storage(Settings.from_env({"TERRAFAKE_HOME": str(tmp_path)}))
