@@ -107,9 +107,11 @@ class ObjectBlobStore:
 
     def put(self, data: bytes) -> str:
         digest = sha256_hex(data)
-        key = self._key(digest)
-        if not self.objects.exists(key):  # the same bytes again: nothing to send
-            self.objects.put_bytes(key, data)
+        # One PUT, no HEAD first: a PUT is atomic and the key is the content's hash, so writing the same
+        # bytes again changes nothing, and callers (the ingest pipeline) drop known duplicates before
+        # they get here. A HEAD per blob cost as much as the PUT (7.9 and 10.9 ms on moto's server) and
+        # halved the ingest rate (bench.storage).
+        self.objects.put_bytes(self._key(digest), data)
         return digest
 
     def get(self, digest: str) -> bytes:
