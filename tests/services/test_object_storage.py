@@ -229,3 +229,29 @@ def test_an_upload_the_server_staged_is_ingested_by_a_worker_on_another_node(s3_
         stack.start_worker("cpu")
     assert not [p for p in stack.settings.uploads.rglob("*") if p.is_file()]
     assert not [p for p in node_c.rglob("*") if p.is_file() and p.parent.name.startswith("upload-")]
+
+
+def test_an_object_missing_under_a_live_dataset_is_not_found_by_name_and_the_rest_still_reads(s3_server, s3_stack):
+    """Someone deletes one image's object from the bucket: GetImage on it answers NOT_FOUND naming the image;
+    every other image of the dataset still comes back whole."""
+    import grpc
+
+    from shared.client import ClientError
+
+    stack, _, bucket = s3_stack
+    with connect(stack.grpc_address, stack.settings.admin_token_file.read_text().strip()) as c:
+        ds = c.create_dataset(f"s3-missing-{uuid.uuid4().hex[:8]}")
+        files = [(f"scene-{i}.png", scene_bytes(i)) for i in range(2)]
+        finished(c, c.upload(files, {"dataset_id": ds.id, "tile_size": 128, "resize_to": 32}).job, timeout=120)
+        images = list_images(c, dataset_id=ds.id)
+        assert len(images) >= 2
+        gone = images[0].id
+        key = f"deploy/blobs/{gone[:2]}/{gone[2:4]}/{gone}"
+        assert key in s3_server.keys(bucket, "deploy/blobs/")
+        s3_server.client().delete_object(Bucket=bucket, Key=key)
+        with pytest.raises(ClientError) as caught:
+            c.get_image(gone)
+        assert caught.value.code == grpc.StatusCode.NOT_FOUND and gone in caught.value.message
+        for image in images[1:]:
+            info, data = c.get_image(image.id)
+            assert info.id == image.id and len(data) == info.size_bytes > 0
