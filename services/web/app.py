@@ -172,7 +172,9 @@ def create_app(grpc_address: str, *, secure_cookies: bool = False, max_upload_by
             caller = await run_in_threadpool(checker.call, checker.jobs.GetCaller, jobs_pb.GetCallerRequest())
         except ClientError as err:
             message = "That token was not accepted." if err.code == grpc.StatusCode.UNAUTHENTICATED else err.message
-            return page(request, session, fresh, "signin.html", status=401, error=message, next=_local(form.get("next")))
+            # A platform that is down is not a bad token: 503, with the server's words.
+            status = 503 if err.code == grpc.StatusCode.UNAVAILABLE else 401
+            return page(request, session, fresh, "signin.html", status=status, error=message, next=_local(form.get("next")))
         fresh_session = sessions.sign_in(session, token, caller.name, caller.role)
         return with_cookie(RedirectResponse(_local(form.get("next")), status_code=303), fresh_session)
 

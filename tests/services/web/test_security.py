@@ -86,3 +86,23 @@ def test_the_session_cookie_is_secure_under_tls_and_http_only_always():
         with TestClient(app, base_url=base) as browser:
             cookie = browser.get("/signin").headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and ("; secure" in cookie) == secure
+
+
+def test_signing_in_while_the_grpc_server_is_down_answers_503_within_seconds():
+    import re
+
+    from starlette.testclient import TestClient
+
+    from services.web.app import RETRY_SECONDS, create_app
+    from shared.stack.procs import free_port
+
+    app = create_app(f"127.0.0.1:{free_port()}")  # nothing listens there
+    with TestClient(app) as client:
+        form = client.get("/signin").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        start = time.monotonic()
+        response = client.post("/signin", data={"csrf": csrf, "token": "anything", "next": "/datasets"})
+        waited = time.monotonic() - start
+    assert response.status_code == 503
+    # The console's short retry budget, not the client's 30-s default: a person is waiting on the page.
+    assert waited < RETRY_SECONDS + 3, waited
