@@ -10,14 +10,12 @@ a valid name, and writing the same bytes twice is a no-op.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterator, Protocol
 
 from shared.errors import NotFound
-from shared.storage.objects import ObjectStore
+from shared.storage.objects import LocalObjectStore, ObjectStore
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
@@ -41,58 +39,6 @@ class BlobStore(Protocol):
     def iter_chunks(self, digest: str, chunk_size: int) -> Iterator[bytes]: ...
     def exists(self, digest: str) -> bool: ...
     def delete(self, digest: str) -> bool: ...
-
-
-class LocalBlobStore:
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, digest: str) -> Path:
-        return self.root / blob_path(digest)
-
-    def put(self, data: bytes) -> str:
-        digest = sha256_hex(data)
-        path = self._path(digest)
-        if path.exists():
-            return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return digest
-
-    def get(self, digest: str) -> bytes:
-        try:
-            return self._path(digest).read_bytes()
-        except FileNotFoundError:
-            raise NotFound(f"image {digest} has no stored bytes") from None
-
-    def iter_chunks(self, digest: str, chunk_size: int) -> Iterator[bytes]:
-        try:
-            f = open(self._path(digest), "rb")
-        except FileNotFoundError:
-            raise NotFound(f"image {digest} has no stored bytes") from None
-        with f:
-            while chunk := f.read(chunk_size):
-                yield chunk
-
-    def exists(self, digest: str) -> bool:
-        return self._path(digest).exists()
-
-    def delete(self, digest: str) -> bool:
-        try:
-            self._path(digest).unlink()
-            return True
-        except FileNotFoundError:
-            return False
 
 
 class ObjectBlobStore:
@@ -137,3 +83,19 @@ class ObjectBlobStore:
 
     def delete(self, digest: str) -> bool:
         return self.objects.delete(self._key(digest))
+
+
+class LocalBlobStore(ObjectBlobStore):
+    """Blobs as files under `root` (`<root>/ab/cd/<sha256>`): an `ObjectBlobStore` over a `LocalObjectStore`
+    at `root`, whose writes are atomic (temp file, fsync, rename)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        super().__init__(LocalObjectStore(self.root), prefix="")
+
+    def put(self, data: bytes) -> str:
+        digest = sha256_hex(data)
+        if not self.exists(digest):  # on local disk a stat is cheap and the fsync is not: skip known bytes
+            self.objects.put_bytes(self._key(digest), data)
+        return digest
